@@ -1,0 +1,149 @@
+/** Schemas of the backends and interfaces sections, including each backend's isolation. */
+
+import * as z from "zod";
+
+import {
+  DEFAULT_ENABLE_RLS,
+  DEFAULT_KAFKA_TOPIC_FORMAT,
+  DEFAULT_MEMORY_KEY_FORMAT,
+  DEFAULT_NATS_SUBJECT_FORMAT,
+  DEFAULT_REDIS_KEY_FORMAT,
+  DEFAULT_RLS_TENANT_COLUMN,
+} from "./defaults.js";
+import { validatePrefixFormat, type PrefixBackend } from "./isolation-format.js";
+import { describeValue } from "./issue-messages.js";
+import type { BackendIsolation, BackendKind, DataInterface, PrefixIsolation } from "./model.js";
+import { validateEndpoint, validateSqlIdentifier } from "./names.js";
+import { checkedString, strictObject, trimmedString } from "./schema-helpers.js";
+
+/** Backends that can serve each data interface. */
+export const INTERFACE_BACKENDS = {
+  keyvalue: ["memory", "redis", "postgres"],
+  pubsub: ["memory", "redis", "nats", "kafka"],
+} as const satisfies Record<DataInterface, readonly BackendKind[]>;
+
+export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
+
+const physicalIsolation = strictObject({ type: z.literal("physical") });
+
+function prefixIsolation<Type extends PrefixIsolation["type"]>(backend: PrefixBackend, type: Type, defaultFormat: string) {
+  return strictObject({
+    type: z.literal(type),
+    format: checkedString((format) => validatePrefixFormat(format, backend)).default(defaultFormat),
+  });
+}
+
+const rowLevelSecurityIsolation = strictObject({
+  type: z.literal("row_level_security"),
+  enable_rls: z.boolean().default(DEFAULT_ENABLE_RLS),
+  tenant_column: checkedString(validateSqlIdentifier).default(DEFAULT_RLS_TENANT_COLUMN),
+});
+
+/**
+ * Builds the schema of an isolation setting: the string "physical" (where the backend
+ * allows it) or a mapping whose `type` is one of `options`. Each caller adds the default.
+ */
+function isolationSchema<Options extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(
+  backend: BackendKind,
+  allowedTypes: readonly BackendIsolation["type"][],
+  options: Options,
+) {
+  const allowed = allowedTypes.join(", ");
+
+  const union = z.discriminatedUnion("type", options, {
+    error: (issue) => {
+      if (issue.code === "invalid_union") {
+        const type = isRecord(issue.input) ? issue.input["type"] : undefined;
+        if (type === undefined) {
+          return `required key "type" is missing. Allowed types for the ${backend} backend: ${allowed}`;
+        }
+        return `isolation type ${JSON.stringify(type)} does not fit the ${backend} backend. Allowed types: ${allowed}`;
+      }
+      if (issue.code === "invalid_type" && issue.input !== undefined) {
+        const shorthand = allowedTypes.includes("physical") ? '"physical" or ' : "";
+        return `expected ${shorthand}a mapping with a type key (${allowed}), got ${describeValue(issue.input)}`;
+      }
+      return undefined;
+    },
+  });
+
+  return z.preprocess((value) => (value === "physical" ? { type: "physical" } : value), union);
+}
+
+const redisIsolation = isolationSchema(
+  "redis",
+  ["keyspace_prefix", "physical"],
+  [prefixIsolation("redis", "keyspace_prefix", DEFAULT_REDIS_KEY_FORMAT), physicalIsolation],
+).default(() => ({ type: "keyspace_prefix" as const, format: DEFAULT_REDIS_KEY_FORMAT }));
+
+const natsIsolation = isolationSchema(
+  "nats",
+  ["subject_hierarchy", "physical"],
+  [prefixIsolation("nats", "subject_hierarchy", DEFAULT_NATS_SUBJECT_FORMAT), physicalIsolation],
+).default(() => ({ type: "subject_hierarchy" as const, format: DEFAULT_NATS_SUBJECT_FORMAT }));
+
+const postgresIsolation = isolationSchema(
+  "postgres",
+  ["row_level_security", "physical"],
+  [rowLevelSecurityIsolation, physicalIsolation],
+).default(() => ({ type: "row_level_security" as const, enable_rls: DEFAULT_ENABLE_RLS, tenant_column: DEFAULT_RLS_TENANT_COLUMN }));
+
+const kafkaIsolation = isolationSchema(
+  "kafka",
+  ["topic_prefix", "physical"],
+  [prefixIsolation("kafka", "topic_prefix", DEFAULT_KAFKA_TOPIC_FORMAT), physicalIsolation],
+).default(() => ({ type: "topic_prefix" as const, format: DEFAULT_KAFKA_TOPIC_FORMAT }));
+
+/** The embedded store has no physical form, because every tenant lives in one process. */
+const memoryIsolation = isolationSchema(
+  "memory",
+  ["keyspace_prefix"],
+  [prefixIsolation("memory", "keyspace_prefix", DEFAULT_MEMORY_KEY_FORMAT)],
+).default(() => ({ type: "keyspace_prefix" as const, format: DEFAULT_MEMORY_KEY_FORMAT }));
+
+function backendSchema<Isolation extends z.ZodType>(isolation: Isolation) {
+  return strictObject({
+    endpoint: checkedString(validateEndpoint),
+    isolation,
+    database: trimmedString().optional(),
+    username: trimmedString().optional(),
+    // The loader has already rejected literals, so this message only covers non-strings.
+    password: z.string({ error: "must be a ${VAR} reference to an environment variable" }).optional(),
+    ssl_mode: z.enum(SSL_MODES).optional(),
+    client_cert_auth: z.boolean().optional(),
+  });
+}
+
+export const backendsSchema = strictObject({
+  memory: strictObject({ isolation: memoryIsolation }).prefault({}),
+  redis: backendSchema(redisIsolation).optional(),
+  nats: backendSchema(natsIsolation).optional(),
+  postgres: backendSchema(postgresIsolation).optional(),
+  kafka: backendSchema(kafkaIsolation).optional(),
+});
+
+function interfaceBinding(dataInterface: DataInterface) {
+  const backends = INTERFACE_BACKENDS[dataInterface];
+  const allowed = backends.join(", ");
+
+  return strictObject({
+    backend: z.enum(backends, {
+      error: (issue) => {
+        if (issue.code !== "invalid_value") {
+          return undefined;
+        }
+        const quotedInput = typeof issue.input === "string" ? JSON.stringify(issue.input) : describeValue(issue.input);
+        return `backend ${quotedInput} cannot serve ${dataInterface}. Allowed backends: ${allowed}`;
+      },
+    }),
+  });
+}
+
+export const interfacesSchema = strictObject({
+  keyvalue: interfaceBinding("keyvalue").optional(),
+  pubsub: interfaceBinding("pubsub").optional(),
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,162 @@
+import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { KeyValueBasicInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_basic_pb.js";
+import { KeyValueBatchInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_batch_pb.js";
+import { KeyValueTTLInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_ttl_pb.js";
+import { PubSubBasicInterface } from "./gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
+import { ApiKeyAuthenticator, AuthenticatorChain } from "./auth/api-key-authenticator.js";
+import { createDrivers, type Drivers } from "./backends/create-drivers.js";
+import type { PrismConfig, RequestLimitsConfig } from "./config/model.js";
+import { resolveIsolationLevel } from "./config/isolation-level.js";
+import { Code } from "./errors/prism-error.js";
+import type { Logger } from "./observability/logger.js";
+import { InFlightTracker } from "./pipeline/in-flight.js";
+import { Pipeline } from "./pipeline/pipeline.js";
+import { AdminServer } from "./server/admin-server.js";
+import { DataServer } from "./server/data-server.js";
+import { keyValueBasicHandlers, keyValueBatchHandlers, keyValueTtlHandlers } from "./server/handlers/keyvalue.js";
+import { ActiveSubscriptions, pubSubHandlers } from "./server/handlers/pubsub.js";
+import { SessionRegistry } from "./sessions/session-registry.js";
+import { TenantRegistry } from "./tenancy/tenant-registry.js";
+
+/** Protocol overhead allowed on top of the largest payloads a request may carry. */
+const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
+
+export type ProxyState = "starting" | "serving" | "draining" | "closed";
+
+/**
+ * Largest request message: one maximal value plus a maximal batch of keys and the
+ * metadata. A batch of many large values is bounded by this total as well.
+ */
+export function requestMaxBytes(limits: RequestLimitsConfig): number {
+  return (
+    limits.max_value_bytes +
+    limits.max_batch_size * (limits.max_key_bytes + 16) +
+    limits.max_metadata_bytes +
+    MESSAGE_OVERHEAD_BYTES
+  );
+}
+
+/** One running data-plane proxy: its listeners, pipeline, drivers and sessions. */
+export class Proxy {
+  readonly tenants: TenantRegistry;
+  readonly sessions: SessionRegistry;
+  readonly subscriptions = new ActiveSubscriptions();
+  readonly drivers: Drivers;
+  readonly #inFlight = new InFlightTracker();
+  readonly #shutdownController = new AbortController();
+  readonly #data: DataServer;
+  readonly #admin: AdminServer;
+  #state: ProxyState = "starting";
+  #closing: Promise<void> | undefined;
+  address = "";
+  adminAddress = "";
+
+  private constructor(
+    readonly config: PrismConfig,
+    private readonly logger: Logger,
+  ) {
+    const limits = config.proxy.request_limits;
+    this.tenants = new TenantRegistry(config.tenants, (tenant) => resolveIsolationLevel(config, tenant));
+    this.sessions = new SessionRegistry({
+      maxSessions: config.proxy.session_management.max_sessions,
+      maxSessionsPerPrincipal: config.proxy.session_management.max_sessions_per_principal,
+      maxSubscriptionsPerSession: limits.max_subscriptions_per_session,
+      logger,
+    });
+    this.drivers = createDrivers(config, logger);
+
+    const pipeline = new Pipeline({
+      authenticator: new AuthenticatorChain([new ApiKeyAuthenticator(config.tenants)]),
+      tenants: this.tenants,
+      sessions: this.sessions,
+      keyValue: this.drivers.keyValue,
+      pubSub: this.drivers.pubSub,
+      limits,
+      inFlight: this.#inFlight,
+      logger,
+    });
+
+    this.#data = new DataServer({
+      routes: (router: ConnectRouter) => {
+        router.service(KeyValueBasicInterface, keyValueBasicHandlers(pipeline));
+        router.service(KeyValueTTLInterface, keyValueTtlHandlers(pipeline));
+        router.service(KeyValueBatchInterface, keyValueBatchHandlers(pipeline));
+        router.service(PubSubBasicInterface, pubSubHandlers(pipeline, this.subscriptions));
+      },
+      readMaxBytes: requestMaxBytes(limits),
+      shutdownSignal: this.#shutdownController.signal,
+    });
+
+    this.#admin = new AdminServer({
+      accepting: () => this.#state === "serving",
+      backends: () => [this.drivers.keyValue.health(), this.drivers.pubSub.health()],
+      sessions: () => this.sessions.activeCount,
+    });
+  }
+
+  /** Starts the listeners of a proxy for this configuration. */
+  static async start(config: PrismConfig, logger: Logger): Promise<Proxy> {
+    const proxy = new Proxy(config, logger);
+    try {
+      proxy.address = await proxy.#data.listen(config.proxy.listen);
+      proxy.adminAddress = await proxy.#admin.listen(config.proxy.admin_listen);
+    } catch (error) {
+      await proxy.close();
+      throw error;
+    }
+    proxy.#setState("serving");
+    return proxy;
+  }
+
+  get state(): ProxyState {
+    return this.#state;
+  }
+
+  get inFlight(): InFlightTracker {
+    return this.#inFlight;
+  }
+
+  /**
+   * Shuts down gracefully: refuses new requests and connections, ends subscription
+   * streams with UNAVAILABLE, waits up to the grace period for in-flight requests and
+   * for connections to close, then cuts what is left and closes the drivers. Idempotent.
+   */
+  close(graceMs = this.config.proxy.shutdown_grace): Promise<void> {
+    this.#closing ??= this.#shutdown(graceMs);
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    this.#setState("draining");
+    this.#inFlight.startDraining();
+    this.#data.stopAccepting();
+
+    const unavailable = new ConnectError("the proxy is shutting down; reconnect to another instance", Code.Unavailable);
+    this.subscriptions.failEverything(unavailable);
+
+    const drained = await this.#inFlight.waitForIdle(graceMs);
+    if (!drained) {
+      this.logger.warn(
+        { unary: this.#inFlight.unary, streams: this.#inFlight.streams, graceMs },
+        "shutdown grace period ended with requests in flight",
+      );
+    }
+    this.#shutdownController.abort(unavailable);
+
+    // Connections close by themselves once their last response is written; the rest are cut at the deadline.
+    await this.#data.closeConnections(Math.max(0, deadline - Date.now()));
+    await this.#admin.close();
+    await Promise.all([this.drivers.keyValue.close(), this.drivers.pubSub.close()]);
+    this.#setState("closed");
+  }
+
+  #setState(next: ProxyState): void {
+    this.logger.info({ from: this.#state, to: next, address: this.address || undefined }, `proxy ${this.#state} -> ${next}`);
+    this.#state = next;
+  }
+}

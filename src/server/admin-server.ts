@@ -1,0 +1,78 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { once } from "node:events";
+import type { BackendHealth } from "../backends/driver.js";
+import { formatAddress, parseHostPort } from "./listen-address.js";
+
+export interface AdminStatus {
+  /** False while starting and once draining. */
+  accepting(): boolean;
+  backends(): BackendHealth[];
+  sessions(): number;
+}
+
+/**
+ * Serves /healthz (the process is alive) and /readyz (it accepts traffic and every
+ * backend it uses is ready) on the admin listener, apart from tenant traffic.
+ */
+export class AdminServer {
+  readonly #server: Server;
+
+  constructor(private readonly status: AdminStatus) {
+    this.#server = createServer((request, response) => this.#handle(request, response));
+    this.#server.keepAliveTimeout = 5000;
+  }
+
+  async listen(address: string): Promise<string> {
+    const { host, port } = parseHostPort(address);
+    this.#server.listen(port, host);
+    await once(this.#server, "listening");
+    return formatAddress(this.#server.address());
+  }
+
+  async close(): Promise<void> {
+    if (!this.#server.listening) {
+      return;
+    }
+    const closed = once(this.#server, "close");
+    this.#server.close();
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #handle(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? "/").split("?")[0];
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      this.#send(response, 405, { error: `method ${request.method ?? ""} is not allowed; use GET` });
+      return;
+    }
+
+    switch (path) {
+      case "/healthz":
+        this.#send(response, 200, { status: "ok" });
+        return;
+      case "/readyz":
+        this.#sendReadiness(response);
+        return;
+      default:
+        this.#send(response, 404, { error: `no such endpoint ${path ?? ""}; use /healthz or /readyz` });
+    }
+  }
+
+  #sendReadiness(response: ServerResponse): void {
+    const backends = this.status.backends();
+    const accepting = this.status.accepting();
+    const ready = accepting && backends.every((backend) => backend.state === "ready");
+    this.#send(response, ready ? 200 : 503, {
+      status: ready ? "ready" : "not_ready",
+      accepting,
+      sessions: this.status.sessions(),
+      backends,
+    });
+  }
+
+  #send(response: ServerResponse, status: number, body: unknown): void {
+    const text = `${JSON.stringify(body)}\n`;
+    response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    response.end(text);
+  }
+}
