@@ -4,7 +4,7 @@ import { KeyValueBatchInterface } from "./gen/prism/interfaces/keyvalue/keyvalue
 import { KeyValueTTLInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_ttl_pb.js";
 import { PubSubBasicInterface } from "./gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
 import { ApiKeyAuthenticator, AuthenticatorChain } from "./auth/api-key-authenticator.js";
-import { createDrivers, type Drivers } from "./backends/create-drivers.js";
+import { DriverSet } from "./backends/driver-set.js";
 import type { PrismConfig, RequestLimitsConfig } from "./config/model.js";
 import { resolveIsolationLevel } from "./config/isolation-level.js";
 import { Code } from "./errors/prism-error.js";
@@ -41,7 +41,7 @@ export class Proxy {
   readonly tenants: TenantRegistry;
   readonly sessions: SessionRegistry;
   readonly subscriptions = new ActiveSubscriptions();
-  readonly drivers: Drivers;
+  readonly drivers: DriverSet;
   readonly #inFlight = new InFlightTracker();
   readonly #shutdownController = new AbortController();
   readonly #data: DataServer;
@@ -63,14 +63,13 @@ export class Proxy {
       maxSubscriptionsPerSession: limits.max_subscriptions_per_session,
       logger,
     });
-    this.drivers = createDrivers(config, logger);
+    this.drivers = new DriverSet(config, logger);
 
     const pipeline = new Pipeline({
       authenticator: new AuthenticatorChain([new ApiKeyAuthenticator(config.tenants)]),
       tenants: this.tenants,
       sessions: this.sessions,
-      keyValue: this.drivers.keyValue,
-      pubSub: this.drivers.pubSub,
+      drivers: this.drivers,
       limits,
       inFlight: this.#inFlight,
       logger,
@@ -89,7 +88,7 @@ export class Proxy {
 
     this.#admin = new AdminServer({
       accepting: () => this.#state === "serving",
-      backends: () => [this.drivers.keyValue.health(), this.drivers.pubSub.health()],
+      backends: () => this.drivers.health(),
       sessions: () => this.sessions.activeCount,
     });
   }
@@ -151,7 +150,7 @@ export class Proxy {
     // Connections close by themselves once their last response is written; the rest are cut at the deadline.
     await this.#data.closeConnections(Math.max(0, deadline - Date.now()));
     await this.#admin.close();
-    await Promise.all([this.drivers.keyValue.close(), this.drivers.pubSub.close()]);
+    await this.drivers.close();
     this.#setState("closed");
   }
 

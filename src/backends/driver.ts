@@ -61,6 +61,8 @@ export interface BackendHealth {
   backend: string;
   state: BackendState;
   detail?: string;
+  /** The data interface the driver serves, set by the driver set. */
+  serves?: "keyvalue" | "pubsub";
 }
 
 export interface Driver {

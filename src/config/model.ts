@@ -226,6 +226,8 @@ export interface TenantConfig {
   pool?: string;
   isolation_level?: IsolationLevel;
   limits?: PerNamespaceLimits;
+  /** Backends for this tenant's data, overriding the deployment-wide interfaces section. */
+  interfaces?: { keyvalue?: { backend: BackendKind }; pubsub?: { backend: BackendKind } };
   api_keys: ApiKeyConfig[];
 }
 

@@ -248,6 +248,7 @@ const tenantSchema = strictObject({
   pool: checkedString(validatePoolName).optional(),
   isolation_level: isolationLevel.optional(),
   limits: perNamespaceLimitsSchema.optional(),
+  interfaces: interfacesSchema.optional(),
   api_keys: z.array(apiKeySchema).default(() => []),
 });
 

@@ -268,12 +268,26 @@ function checkPoolReferences(config: ParsedConfig): ConfigProblem[] {
   return problems;
 }
 
-/** Reports interfaces bound to a backend that has no section under backends. The memory backend is always configured. */
+/**
+ * Reports interfaces, deployment-wide or of a tenant, bound to a backend that has no
+ * section under backends. The memory backend is always configured.
+ */
 function checkInterfaces(config: ParsedConfig): ConfigProblem[] {
+  const tenantProblems = (config.tenants ?? []).flatMap((tenant, index) =>
+    checkInterfaceBindings(config, tenant.interfaces, ["tenants", index, "interfaces"]),
+  );
+  return [...checkInterfaceBindings(config, config.interfaces, ["interfaces"]), ...tenantProblems];
+}
+
+function checkInterfaceBindings(
+  config: ParsedConfig,
+  interfaces: ParsedConfig["interfaces"],
+  at: (string | number)[],
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
 
   for (const dataInterface of ["keyvalue", "pubsub"] as const satisfies DataInterface[]) {
-    const backend = config.interfaces?.[dataInterface]?.backend;
+    const backend = interfaces?.[dataInterface]?.backend;
     if (backend === undefined || backend === "memory" || config.backends[backend] !== undefined) {
       continue;
     }
@@ -282,7 +296,7 @@ function checkInterfaces(config: ParsedConfig): ConfigProblem[] {
       (kind) => kind === "memory" || config.backends[kind] !== undefined,
     );
     problems.push({
-      path: ["interfaces", dataInterface, "backend"],
+      path: [...at, dataInterface, "backend"],
       message: `backend "${backend}" is not configured. Add a backends.${backend} section, or choose a configured backend that can serve ${dataInterface}: ${configured.join(", ")}`,
     });
   }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { AuthenticatorChain } from "../auth/api-key-authenticator.js";
 import type { Principal } from "../auth/principal.js";
-import type { KeyValueDriver, PubSubDriver } from "../backends/driver.js";
+import type { DriverSet } from "../backends/driver-set.js";
 import type { RequestLimitsConfig } from "../config/model.js";
 import { Code, PrismError, isClientFault, toPrismError } from "../errors/prism-error.js";
 import type { Logger } from "../observability/logger.js";
@@ -26,8 +26,7 @@ export interface PipelineDependencies {
   authenticator: AuthenticatorChain;
   tenants: TenantRegistry;
   sessions: SessionRegistry;
-  keyValue: KeyValueDriver;
-  pubSub: PubSubDriver;
+  drivers: DriverSet;
   limits: RequestLimitsConfig;
   inFlight: InFlightTracker;
   logger: Logger;
@@ -135,7 +134,9 @@ export class Pipeline {
   #scope(
     fields: Omit<RequestScope, "log" | "limits" | "keyValue" | "pubSub" | "keyLimit" | "topicLimit">,
   ): RequestScope {
-    const { keyValue, pubSub, limits, logger } = this.deps;
+    const { drivers, limits, logger } = this.deps;
+    const keyValue = drivers.keyValueFor(fields.tenant.config);
+    const pubSub = drivers.pubSubFor(fields.tenant.config);
     let log: Logger | undefined;
     return {
       ...fields,

@@ -11,8 +11,10 @@ export interface AdminStatus {
 }
 
 /**
- * Serves /healthz (the process is alive) and /readyz (it accepts traffic and every
- * backend it uses is ready) on the admin listener, apart from tenant traffic.
+ * Serves /healthz (the process is alive) and /readyz on the admin listener, apart from
+ * tenant traffic. Readiness follows whether the proxy accepts requests: a backend outage
+ * affects only the tenants on that backend, so it shows as "degraded" in the body with
+ * each backend's state instead of taking the whole proxy out of its load balancer.
  */
 export class AdminServer {
   readonly #server: Server;
@@ -61,9 +63,10 @@ export class AdminServer {
   #sendReadiness(response: ServerResponse): void {
     const backends = this.status.backends();
     const accepting = this.status.accepting();
-    const ready = accepting && backends.every((backend) => backend.state === "ready");
-    this.#send(response, ready ? 200 : 503, {
-      status: ready ? "ready" : "not_ready",
+    const allReady = backends.every((backend) => backend.state === "ready");
+    const status = !accepting ? "not_ready" : allReady ? "ready" : "degraded";
+    this.#send(response, accepting ? 200 : 503, {
+      status,
       accepting,
       sessions: this.status.sessions(),
       backends,
