@@ -51,8 +51,16 @@ export interface Subscription {
 /** PubSub operations scoped to one tenant. */
 export interface PubSubChannel {
   publish(topic: string, message: PublishedMessage): Promise<void>;
-  /** Delivers every message on topics matching the pattern (with * and > wildcards). */
-  subscribe(pattern: string, onMessage: (message: DeliveredMessage) => void): Promise<Subscription>;
+  /**
+   * Delivers every message on topics matching the pattern (with * and > wildcards).
+   * `onEnd` is called once if the backend ends the subscription on its own (a lost
+   * connection that will not come back, a permission revoked), never after close().
+   */
+  subscribe(
+    pattern: string,
+    onMessage: (message: DeliveredMessage) => void,
+    onEnd?: (error: Error) => void,
+  ): Promise<Subscription>;
 }
 
 export type BackendState = "connecting" | "ready" | "degraded" | "closed";

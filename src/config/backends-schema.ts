@@ -14,7 +14,7 @@ import { validatePrefixFormat, type PrefixBackend } from "./isolation-format.js"
 import { describeValue } from "./issue-messages.js";
 import type { BackendIsolation, BackendKind, DataInterface, PrefixIsolation } from "./model.js";
 import { validateEndpoint, validateSqlIdentifier } from "./names.js";
-import { checkedString, strictObject, trimmedString } from "./schema-helpers.js";
+import { checkedString, durationMs, positiveInteger, strictObject, trimmedString } from "./schema-helpers.js";
 
 /** Backends that can serve each data interface. */
 export const INTERFACE_BACKENDS = {
@@ -101,25 +101,70 @@ const memoryIsolation = isolationSchema(
   [prefixIsolation("memory", "keyspace_prefix", DEFAULT_MEMORY_KEY_FORMAT)],
 ).default(() => ({ type: "keyspace_prefix" as const, format: DEFAULT_MEMORY_KEY_FORMAT }));
 
-function backendSchema<Isolation extends z.ZodType>(isolation: Isolation) {
+// The loader has already rejected literals, so this message only covers non-strings.
+const secretReference = () => z.string({ error: "must be a ${VAR} reference to an environment variable" });
+
+function backendSchema<Isolation extends z.ZodType, Extra extends z.core.$ZodLooseShape>(isolation: Isolation, extra: Extra) {
   return strictObject({
     endpoint: checkedString(validateEndpoint),
     isolation,
     database: trimmedString().optional(),
     username: trimmedString().optional(),
-    // The loader has already rejected literals, so this message only covers non-strings.
-    password: z.string({ error: "must be a ${VAR} reference to an environment variable" }).optional(),
+    password: secretReference().optional(),
     ssl_mode: z.enum(SSL_MODES).optional(),
     client_cert_auth: z.boolean().optional(),
+    ...extra,
   });
 }
 
+const reconnectSchema = strictObject({
+  initial_delay: durationMs().optional(),
+  max_delay: durationMs().optional(),
+});
+
+/** Settings of the Redis driver; each default is named in src/backends/redis/redis-options.ts. */
+const redisSettings = {
+  command_timeout: durationMs().optional(),
+  connect_timeout: durationMs().optional(),
+  reconnect: reconnectSchema.optional(),
+  tenant_acl: strictObject({
+    enabled: z.boolean().default(false),
+    secret: secretReference().optional(),
+    previous_secrets: z.array(secretReference()).optional(),
+    user_prefix: trimmedString().optional(),
+    manage_users: z.boolean().optional(),
+  }).optional(),
+};
+
+/** Settings of the NATS driver; each default is named in src/backends/nats/nats-options.ts. */
+const natsSettings = {
+  operation_timeout: durationMs().optional(),
+  connect_timeout: durationMs().optional(),
+  max_subject_bytes: positiveInteger().optional(),
+  reconnect: reconnectSchema.optional(),
+  tenant_credentials: strictObject({
+    enabled: z.boolean().default(false),
+    secret: secretReference().optional(),
+    user_prefix: trimmedString().optional(),
+  }).optional(),
+};
+
+/** Settings of the PostgreSQL driver; each default is named in src/backends/postgres/postgres-options.ts. */
+const postgresSettings = {
+  schema: checkedString(validateSqlIdentifier).optional(),
+  table: checkedString(validateSqlIdentifier).optional(),
+  statement_timeout: durationMs().optional(),
+  query_timeout: durationMs().optional(),
+  connect_timeout: durationMs().optional(),
+  cleanup_interval: durationMs().optional(),
+};
+
 export const backendsSchema = strictObject({
   memory: strictObject({ isolation: memoryIsolation }).prefault({}),
-  redis: backendSchema(redisIsolation).optional(),
-  nats: backendSchema(natsIsolation).optional(),
-  postgres: backendSchema(postgresIsolation).optional(),
-  kafka: backendSchema(kafkaIsolation).optional(),
+  redis: backendSchema(redisIsolation, redisSettings).optional(),
+  nats: backendSchema(natsIsolation, natsSettings).optional(),
+  postgres: backendSchema(postgresIsolation, postgresSettings).optional(),
+  kafka: backendSchema(kafkaIsolation, {}).optional(),
 });
 
 function interfaceBinding(dataInterface: DataInterface) {

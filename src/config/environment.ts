@@ -14,8 +14,12 @@ export interface NodeProblem {
   message: string;
 }
 
-/** Keys whose values are secrets: they must be a ${VAR} reference, never a literal. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(["password"]);
+/**
+ * Keys whose values are secrets: they must be a ${VAR} reference, never a literal. For a
+ * list, such as previous_secrets, each item must be one. redaction_key is the audit
+ * trail's HMAC key; secret and previous_secrets derive per-tenant backend passwords.
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["password", "redaction_key", "secret", "previous_secrets"]);
 
 /** Environment variables that replace one value of the file, when set and not empty. */
 export const ENVIRONMENT_OVERRIDES: readonly { variable: string; path: readonly [string, string, ...string[]] }[] = [
@@ -50,6 +54,10 @@ export function checkSecretReferences(document: Document): NodeProblem[] {
 
     const resolved = isAlias(node) ? node.resolve(document) : node;
     if (isScalar(resolved) && typeof resolved.value === "string" && SECRET_REFERENCE.test(resolved.value)) {
+      return;
+    }
+    if (isSeq(resolved)) {
+      // The visitor reaches each item with the list's key.
       return;
     }
     // The literal itself is never repeated, because it may be a real secret.
@@ -177,22 +185,23 @@ type ValueVisitor = (node: unknown, path: ConfigPath, key: string | undefined, k
  * aliases refer to is visited once, where it is defined.
  */
 function forEachValue(document: Document, visit: ValueVisitor): void {
-  const walk = (node: unknown, path: ConfigPath): void => {
+  // Items of a list of scalars are visited with the list's key, so a secret list is checked item by item.
+  const walk = (node: unknown, path: ConfigPath, listKey: string | undefined): void => {
     if (isMap(node)) {
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
         const childPath = [...path, key ?? "?"];
         visit(pair.value, childPath, key, rangeStart(pair.key) ?? 0);
-        walk(pair.value, childPath);
+        walk(pair.value, childPath, key);
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, index) => {
-        visit(item, [...path, index], undefined, rangeStart(node) ?? 0);
-        walk(item, [...path, index]);
+        visit(item, [...path, index], isScalar(item) ? listKey : undefined, rangeStart(node) ?? 0);
+        walk(item, [...path, index], undefined);
       });
     }
   };
-  walk(document.contents, []);
+  walk(document.contents, [], undefined);
 }
 
 function rangeStart(node: unknown): number | undefined {

@@ -77,12 +77,44 @@ export interface RequestLimitsConfig {
   max_metadata_bytes: Bytes;
 }
 
+/** One destination of the audit trail; the file and PostgreSQL keys apply only to their kind. */
+export interface AuditSinkConfig {
+  /** "stdout", "file:///path", "postgres://…"; s3:// and gs:// load, but the proxy refuses to start with them. */
+  url: string;
+  /** Label in metrics and logs, unique among the sinks; defaults to the kind ("stdout", "file", "postgres"). */
+  name: string;
+  /** File sink: size at which the active file is rotated. */
+  max_file_bytes?: Bytes;
+  /** File sink: rotated files kept. */
+  max_files?: number;
+  /** File sink: "batch" (fsync after every batch) or "never". */
+  fsync?: "batch" | "never";
+  /** PostgreSQL sink: schema of the prism_audit_events table. */
+  schema?: string;
+  /** PostgreSQL sink: resolved from a ${ENV_VAR} reference. */
+  password?: string;
+}
+
 export interface AuditConfig {
-  log_connection_lifecycle?: boolean;
-  log_session_lifecycle?: boolean;
-  log_requests?: boolean;
-  /** Where audit events go: "stdout", "file:///path", "postgres://…" or an object-store URL. */
+  log_connection_lifecycle: boolean;
+  log_session_lifecycle: boolean;
+  log_requests: boolean;
+  /** One-sink shorthand: "stdout", "file:///path", "postgres://…" or an object-store URL. */
   audit_backend?: string;
+  /** The sinks, resolved at load from `sinks`, else from audit_backend, else one stdout sink. */
+  sinks: AuditSinkConfig[];
+  /** Policy when a sink's queue is full: drop the event, or reject new requests. */
+  overflow_policy: "drop" | "reject";
+  /** Capacity of each sink's queue, in events, before the overflow policy applies. */
+  queue_capacity: number;
+  /** Maximum number of events per sink write. */
+  batch_size: number;
+  /** Time the proxy's shutdown waits for the sinks to store queued events. */
+  flush_timeout: DurationMs;
+  /** Replace keys and topics in request records with their HMAC-SHA256. */
+  redact_resources: boolean;
+  /** HMAC key for redact_resources, resolved from a ${ENV_VAR} reference. */
+  redaction_key?: string;
 }
 
 export interface ProxyConfig {

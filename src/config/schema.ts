@@ -5,6 +5,7 @@
 
 import * as z from "zod";
 
+import { auditSchema } from "./audit-schema.js";
 import { backendsSchema, interfacesSchema } from "./backends-schema.js";
 import { parseNumericComparison } from "./comparison.js";
 import { completeConfig } from "./complete-config.js";
@@ -33,7 +34,6 @@ import type { PrismConfig } from "./model.js";
 import {
   validateApiKeyHash,
   validateApiKeyName,
-  validateAuditBackend,
   validateListenAddress,
   validatePoolName,
   validatePrometheusLabel,
@@ -141,13 +141,6 @@ const requestLimitsSchema = strictObject({
   max_topic_bytes: positiveByteSize().default(DEFAULT_MAX_TOPIC_BYTES),
   max_metadata_entries: nonNegativeInteger().default(DEFAULT_MAX_METADATA_ENTRIES),
   max_metadata_bytes: byteSize().default(DEFAULT_MAX_METADATA_BYTES),
-});
-
-const auditSchema = strictObject({
-  log_connection_lifecycle: z.boolean().optional(),
-  log_session_lifecycle: z.boolean().optional(),
-  log_requests: z.boolean().optional(),
-  audit_backend: checkedString(validateAuditBackend).optional(),
 });
 
 const proxySchema = strictObject({

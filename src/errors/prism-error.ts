@@ -20,12 +20,21 @@ export type ErrorReason =
   | "SHUTTING_DOWN"
   | "INTERNAL";
 
+export interface PrismErrorOptions {
+  cause?: unknown;
+  /** Sent with the error: as response headers for unary Connect calls, as trailers for gRPC and streams. */
+  metadata?: Headers;
+  retryAfterMs?: number;
+}
+
 /**
  * The one error class for client-facing failures: a gRPC status code, a message that
  * names the value and the fix, a stable reason, and the underlying cause.
  */
 export class PrismError extends ConnectError {
   readonly reason: ErrorReason;
+  /** Milliseconds the client should wait before retrying, set when the proxy can compute it. */
+  readonly retryAfterMs: number | undefined;
 
   // ConnectError recognises its instances by the name "ConnectError", which PrismError keeps.
   // PrismError needs an ordinary prototype check, because the inherited check matches by name.
@@ -33,9 +42,10 @@ export class PrismError extends ConnectError {
     return typeof value === "object" && value !== null && Object.prototype.isPrototypeOf.call(PrismError.prototype, value);
   }
 
-  constructor(code: Code, reason: ErrorReason, message: string, options: { cause?: unknown } = {}) {
-    super(message, code, undefined, undefined, options.cause);
+  constructor(code: Code, reason: ErrorReason, message: string, options: PrismErrorOptions = {}) {
+    super(message, code, options.metadata, undefined, options.cause);
     this.reason = reason;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -91,7 +91,11 @@ async function* deliver(scope: RequestScope, topic: string, subscriberId: string
   const queue = new MessageQueue<DeliveredMessage>(DEFAULT_SUBSCRIBER_BUFFER_MESSAGES, scope.signal);
   const removeActive = active.add(ActiveSubscriptions.keyOf(scope, subscriberId, topic), queue);
   try {
-    const subscription = await scope.pubSub().subscribe(topic, (message) => queue.push(message));
+    const subscription = await scope.pubSub().subscribe(
+      topic,
+      (message) => queue.push(message),
+      (error) => queue.fail(error),
+    );
     try {
       scope.log.debug({ subscriberId }, "subscription started");
       for await (const message of queue) {

@@ -14,10 +14,11 @@ const NATS_ENDPOINT = process.env["PRISM_TEST_NATS_URL"] ?? "127.0.0.1:4222";
  * client outside the driver, with one subscription to each tenant's "<prefix>>" and one to
  * ">" for anything the tenants' traffic produces outside every prefix.
  *
- * The ">" subscription sees the whole shared server, including other test runs, so it
- * passes on only messages that carry the driver's message-id header, lie outside these
- * tenants' prefixes, and do not sit under another tenant's prefix of the same format.
- * A driver bug that dropped or mangled the prefix shows up there; a message filed under
+ * The ">" subscription receives the traffic of the whole shared server, including other
+ * test runs. It therefore forwards only messages that carry the driver's message-id
+ * header, lie outside these tenants' prefixes, and are not under another tenant's prefix
+ * of the same format.
+ * A driver bug that dropped or mangled the prefix shows up there. A message filed under
  * a tenant that is not part of this run does not.
  */
 export function natsTarget(): ConformanceTarget {
@@ -79,7 +80,7 @@ export function natsTarget(): ConformanceTarget {
   };
 }
 
-/** Whether the subject lies under the prefix of any tenant id, such as "tenant.<id>." by default. */
+/** Returns whether the subject lies under the prefix of any tenant id, such as "tenant.<id>." by default. */
 function underAnyTenantPrefix(subjects: PrefixStrategy, subject: string): boolean {
   const [head = "", middle = ""] = subjects.prefixFor("\u0000").split("\u0000");
   if (!subject.startsWith(head)) {

@@ -1,0 +1,135 @@
+/**
+ * Runs statements for one tenant on a pooled connection. The tenant is set with
+ * set_config(..., true), which lasts until the end of the transaction, so a connection
+ * that goes back to the pool carries no tenant into the next request. Any failure
+ * rolls back and destroys the connection, so nothing of a failed request (an open
+ * transaction, a reply still on its way) reaches another tenant's request either.
+ */
+
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
+
+import { failureKind, isBrokenConnection } from "./postgres-errors.js";
+import { TENANT_SETTING } from "./postgres-sql.js";
+
+export interface TenantStatement {
+  text: string;
+  values: readonly unknown[];
+}
+
+export interface TransactionHandlers {
+  /** Turns a failure into the error the caller throws; `commitSent` is set once COMMIT was on its way. */
+  fail: (error: unknown, commitSent: boolean) => Error;
+  /** Called before the transaction is retried on a new connection because its pooled one had broken. */
+  onRetry?: (error: unknown) => void;
+}
+
+/**
+ * Retries after BEGIN itself failed on a broken connection. Nothing of the transaction
+ * ran then, so a retry cannot apply anything twice. It covers connections that the
+ * server closed while they sat idle in the pool, such as after a restart.
+ */
+export const MAX_BROKEN_CONNECTION_RETRIES = 1;
+
+const SET_TENANT_SQL = `SELECT set_config('${TENANT_SETTING}', $1, true)`;
+
+type Attempt =
+  | { ok: true; results: QueryResult<QueryResultRow>[] }
+  | { ok: false; error: unknown; commitSent: boolean; beganOnBrokenConnection: boolean };
+
+/**
+ * Runs the statements in one transaction for the tenant and returns their results in
+ * order. The pool's connections run in pipeline mode, so BEGIN, set_config and the
+ * statements go out together and cost one round trip; COMMIT follows only when every
+ * one of them succeeded, which costs a second.
+ */
+export async function runInTenantTransaction(
+  pool: Pool,
+  tenantId: string,
+  statements: readonly TenantStatement[],
+  handlers: TransactionHandlers,
+): Promise<QueryResult<QueryResultRow>[]> {
+  for (let retries = 0; ; retries++) {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw handlers.fail(error, false);
+    }
+
+    const attempt = await attemptTransaction(client, tenantId, statements);
+    if (attempt.ok) {
+      return attempt.results;
+    }
+    if (!attempt.beganOnBrokenConnection || retries >= MAX_BROKEN_CONNECTION_RETRIES) {
+      throw handlers.fail(attempt.error, attempt.commitSent);
+    }
+    handlers.onRetry?.(attempt.error);
+  }
+}
+
+/** Runs one transaction on the client and releases it: to the pool on success, destroyed on failure. */
+async function attemptTransaction(client: PoolClient, tenantId: string, statements: readonly TenantStatement[]): Promise<Attempt> {
+  // pg reports a broken socket as an 'error' event on the client as well as by failing
+  // the queries. The pool does not listen while the client is checked out, and an
+  // unheard 'error' event would end the process.
+  let socketError: Error | undefined;
+  const onSocketError = (error: Error): void => {
+    socketError ??= error;
+  };
+  client.on("error", onSocketError);
+
+  let commitSent = false;
+  let beganOnBrokenConnection = false;
+  try {
+    const settled = await Promise.allSettled([
+      client.query("BEGIN"),
+      client.query(SET_TENANT_SQL, [tenantId]),
+      ...statements.map((statement) => client.query(statement.text, [...statement.values])),
+    ]);
+    const begin = settled[0];
+    beganOnBrokenConnection = begin?.status === "rejected" && isBrokenConnection(begin.reason);
+    // The first failure is the cause; the statements after it fail only because the transaction is aborted.
+    const failure = settled.find((outcome) => outcome.status === "rejected");
+    if (failure !== undefined) {
+      throw failure.reason;
+    }
+
+    commitSent = true;
+    const commit = await client.query("COMMIT");
+    if (commit.command !== "COMMIT") {
+      // The server replies ROLLBACK to a COMMIT of an aborted transaction.
+      throw new Error(`the transaction ended with ${commit.command} instead of COMMIT`);
+    }
+
+    client.removeListener("error", onSocketError);
+    client.release();
+    const results = settled.slice(2).map((outcome) => (outcome as PromiseFulfilledResult<QueryResult<QueryResultRow>>).value);
+    return { ok: true, results };
+  } catch (error) {
+    // A broken connection cannot roll back, and destroying it ends the transaction anyway.
+    if (socketError === undefined && failureKind(error) !== "connection") {
+      await rollBack(client);
+    }
+    client.removeListener("error", onSocketError);
+    // Releasing with an error makes the pool destroy the connection instead of reusing it.
+    client.release(asError(error));
+    return { ok: false, error, commitSent, beganOnBrokenConnection };
+  }
+}
+
+/** Ends an open transaction if the connection still has one; the connection is destroyed right after either way. */
+async function rollBack(client: PoolClient): Promise<void> {
+  const status = client.getTransactionStatus();
+  if (status !== "T" && status !== "E") {
+    return;
+  }
+  try {
+    await client.query("ROLLBACK");
+  } catch {
+    // The connection is about to be destroyed, which ends the transaction on the server as well.
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
