@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { KeyValueBasicInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_basic_pb.js";
 import { KeyValueBatchInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_batch_pb.js";
@@ -8,7 +9,11 @@ import { DriverSet } from "./backends/driver-set.js";
 import type { PrismConfig, RequestLimitsConfig } from "./config/model.js";
 import { resolveIsolationLevel } from "./config/isolation-level.js";
 import { Code } from "./errors/prism-error.js";
+import type { AuditLog } from "./audit/audit-log.js";
+import { createAuditLog } from "./audit/create-audit-log.js";
 import type { Logger } from "./observability/logger.js";
+import { Admission } from "./limits/admission.js";
+import { LimitsResolver } from "./limits/resolved-limits.js";
 import { InFlightTracker } from "./pipeline/in-flight.js";
 import { Pipeline } from "./pipeline/pipeline.js";
 import { AdminServer } from "./server/admin-server.js";
@@ -22,6 +27,11 @@ import { TenantRegistry } from "./tenancy/tenant-registry.js";
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 
 export type ProxyState = "starting" | "serving" | "draining" | "closed";
+
+export interface ProxyOptions {
+  /** Stream of "stdout" audit sinks; default process.stdout. */
+  auditStdout?: Writable;
+}
 
 /**
  * Largest request message: one maximal value plus a maximal batch of keys and the
@@ -42,6 +52,8 @@ export class Proxy {
   readonly sessions: SessionRegistry;
   readonly subscriptions = new ActiveSubscriptions();
   readonly drivers: DriverSet;
+  readonly audit: AuditLog;
+  readonly admission: Admission;
   readonly #inFlight = new InFlightTracker();
   readonly #shutdownController = new AbortController();
   readonly #data: DataServer;
@@ -54,16 +66,21 @@ export class Proxy {
   private constructor(
     readonly config: PrismConfig,
     private readonly logger: Logger,
+    options: ProxyOptions,
   ) {
     const limits = config.proxy.request_limits;
     this.tenants = new TenantRegistry(config.tenants, (tenant) => resolveIsolationLevel(config, tenant));
+    // Created before any driver, because an unusable audit sink stops the start.
+    this.audit = createAuditLog(config.proxy.audit, { logger, stdout: options.auditStdout });
     this.sessions = new SessionRegistry({
       maxSessions: config.proxy.session_management.max_sessions,
       maxSessionsPerPrincipal: config.proxy.session_management.max_sessions_per_principal,
       maxSubscriptionsPerSession: limits.max_subscriptions_per_session,
+      audit: this.audit,
       logger,
     });
     this.drivers = new DriverSet(config, logger);
+    this.admission = new Admission({ logger });
 
     const pipeline = new Pipeline({
       authenticator: new AuthenticatorChain([new ApiKeyAuthenticator(config.tenants)]),
@@ -72,6 +89,9 @@ export class Proxy {
       drivers: this.drivers,
       limits,
       inFlight: this.#inFlight,
+      admission: this.admission,
+      namespaceLimits: new LimitsResolver(config.proxy.resource_limits?.per_namespace),
+      audit: this.audit,
       logger,
     });
 
@@ -94,8 +114,8 @@ export class Proxy {
   }
 
   /** Starts the listeners of a proxy for this configuration. */
-  static async start(config: PrismConfig, logger: Logger): Promise<Proxy> {
-    const proxy = new Proxy(config, logger);
+  static async start(config: PrismConfig, logger: Logger, options: ProxyOptions = {}): Promise<Proxy> {
+    const proxy = new Proxy(config, logger, options);
     try {
       proxy.address = await proxy.#data.listen(config.proxy.listen);
       proxy.adminAddress = await proxy.#admin.listen(config.proxy.admin_listen);
@@ -151,6 +171,9 @@ export class Proxy {
     await this.#data.closeConnections(Math.max(0, deadline - Date.now()));
     await this.#admin.close();
     await this.drivers.close();
+    this.admission.close();
+    // Last, so the session_destroyed events of the connections closed above are written.
+    await this.audit.close();
     this.#setState("closed");
   }
 

@@ -10,7 +10,12 @@ import type { SessionRegistry } from "../sessions/session-registry.js";
 import { NamespacePattern, matchesAny } from "../tenancy/namespace-pattern.js";
 import { NAMESPACE_HEADER, type Tenant, type TenantRegistry } from "../tenancy/tenant-registry.js";
 import type { NameLimit } from "../isolation/names.js";
+import type { Admission } from "../limits/admission.js";
+import { measurePayloadBytes } from "../limits/payload-bytes.js";
+import type { LimitsResolver } from "../limits/resolved-limits.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import type { InFlightTracker } from "./in-flight.js";
+import { RequestTrail } from "./request-trail.js";
 import { CONNECTION, type Action, type RequestScope } from "./request-scope.js";
 
 function tighterLimit(configured: number, setting: string, backendMax: number, backend: string): NameLimit {
@@ -29,6 +34,9 @@ export interface PipelineDependencies {
   drivers: DriverSet;
   limits: RequestLimitsConfig;
   inFlight: InFlightTracker;
+  admission: Admission;
+  namespaceLimits: LimitsResolver;
+  audit: AuditLog;
   logger: Logger;
 }
 
@@ -43,20 +51,35 @@ export class Pipeline {
   constructor(private readonly deps: PipelineDependencies) {}
 
   /** Runs a unary request through the pipeline and logs its outcome. */
-  async run<T>(context: HandlerContext, action: Action, work: (scope: RequestScope) => Promise<T>): Promise<T> {
+  async run<T>(
+    context: HandlerContext,
+    action: Action,
+    request: unknown,
+    work: (scope: RequestScope) => Promise<T>,
+  ): Promise<T> {
+    const cpuStart = this.deps.admission.readCpuMicros();
     const requestId = this.#requestId(context);
     const startedAt = performance.now();
-    const release = this.deps.inFlight.enter("unary");
+    let release: (() => void) | undefined;
+    let trail: RequestTrail | undefined;
     let scope: RequestScope | undefined;
+    let failure: PrismError | undefined;
     try {
-      scope = this.#admit(context, action, requestId);
-      const result = await work(scope);
+      trail = this.#beginTrail(action, requestId, request);
+      release = this.deps.inFlight.enter("unary");
+      scope = this.#admit(context, action, requestId, request, trail);
+      const admitted = scope;
+      // Charges authentication through the handler's synchronous part with two clock reads.
+      const result = await admitted.admission.measureCpu(() => work(admitted), cpuStart);
       this.#logSuccess(scope, startedAt);
       return result;
     } catch (error) {
-      throw this.#logFailure(error, action, requestId, scope, context);
+      failure = this.#logFailure(error, action, requestId, scope, context);
+      throw failure;
     } finally {
-      release();
+      scope?.admission.release();
+      release?.();
+      trail?.finish(failure);
     }
   }
 
@@ -64,20 +87,59 @@ export class Pipeline {
   async *stream<T>(
     context: HandlerContext,
     action: Action,
+    request: unknown,
     work: (scope: RequestScope) => AsyncIterable<T>,
   ): AsyncGenerator<T> {
+    const cpuStart = this.deps.admission.readCpuMicros();
     const requestId = this.#requestId(context);
     const startedAt = performance.now();
-    const release = this.deps.inFlight.enter("stream");
+    let release: (() => void) | undefined;
+    let trail: RequestTrail | undefined;
     let scope: RequestScope | undefined;
+    let failure: PrismError | undefined;
     try {
-      scope = this.#admit(context, action, requestId);
-      yield* work(scope);
+      trail = this.#beginTrail(action, requestId, request);
+      release = this.deps.inFlight.enter("stream");
+      scope = this.#admit(context, action, requestId, request, trail);
+      yield* this.#measured(scope, work, cpuStart);
       this.#logSuccess(scope, startedAt);
     } catch (error) {
-      throw this.#logFailure(error, action, requestId, scope, context);
+      failure = this.#logFailure(error, action, requestId, scope, context);
+      throw failure;
     } finally {
-      release();
+      scope?.admission.release();
+      release?.();
+      trail?.finish(failure);
+    }
+  }
+
+  /**
+   * Starts the request's audit record. Under audit.overflow_policy=reject it throws
+   * UNAVAILABLE while the audit trail is behind, so no request runs unrecorded.
+   */
+  #beginTrail(action: Action, requestId: string, request: unknown): RequestTrail {
+    this.deps.audit.admit();
+    return new RequestTrail(this.deps.audit, action, requestId, request);
+  }
+
+  /** Iterates a stream, charging each step's synchronous work to the namespace's CPU budget. */
+  async *#measured<T>(
+    scope: RequestScope,
+    work: (scope: RequestScope) => AsyncIterable<T>,
+    cpuStart: number,
+  ): AsyncGenerator<T> {
+    const ticket = scope.admission;
+    const iterator = ticket.measureCpu(() => work(scope)[Symbol.asyncIterator](), cpuStart);
+    try {
+      for (;;) {
+        const step = await ticket.measureCpu(() => iterator.next());
+        if (step.done === true) {
+          return;
+        }
+        yield step.value;
+      }
+    } finally {
+      await iterator.return?.();
     }
   }
 
@@ -88,20 +150,30 @@ export class Pipeline {
     return requestId;
   }
 
-  #admit(context: HandlerContext, action: Action, requestId: string): RequestScope {
+  #admit(context: HandlerContext, action: Action, requestId: string, request: unknown, trail: RequestTrail): RequestScope {
     const principal = this.deps.authenticator.authenticate(context.requestHeader);
-    const namespace = context.requestHeader.get(NAMESPACE_HEADER);
+    trail.authenticated(principal);
+    const namespace = context.requestHeader.get(NAMESPACE_HEADER) ?? "";
     const tenant = this.deps.tenants.resolve(namespace);
-    this.#authorize(principal, tenant, namespace ?? "");
+    trail.resolved(tenant, namespace);
+    this.#authorize(principal, tenant, namespace);
 
-    const connection = context.values.get(CONNECTION);
-    if (connection === undefined) {
-      throw new PrismError(Code.Internal, "INTERNAL", "request arrived without a client connection");
+    const limits = this.deps.namespaceLimits.forTenant(tenant.config);
+    const admission = this.deps.admission.admit(namespace, limits, measurePayloadBytes(request));
+    try {
+      const connection = context.values.get(CONNECTION);
+      if (connection === undefined) {
+        throw new PrismError(Code.Internal, "INTERNAL", "request arrived without a client connection");
+      }
+      const session = this.deps.sessions.acquire(connection, principal, namespace);
+      session.recordRequest();
+      trail.joined(session);
+
+      return this.#scope({ requestId, action, principal, tenant, namespace, session, admission, signal: context.signal });
+    } catch (error) {
+      admission.release();
+      throw error;
     }
-    const session = this.deps.sessions.acquire(connection, principal);
-    session.recordRequest();
-
-    return this.#scope({ requestId, action, principal, tenant, namespace: namespace ?? "", session, signal: context.signal });
   }
 
   #authorize(principal: Principal, tenant: Tenant, namespace: string): void {

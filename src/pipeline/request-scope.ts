@@ -3,6 +3,7 @@ import type { Principal } from "../auth/principal.js";
 import type { KeyValueStore, PubSubChannel } from "../backends/driver.js";
 import type { RequestLimitsConfig } from "../config/model.js";
 import type { NameLimit } from "../isolation/names.js";
+import type { AdmissionTicket } from "../limits/admission.js";
 import type { Logger } from "../observability/logger.js";
 import type { ClientConnection, Session } from "../sessions/session-registry.js";
 import type { Tenant } from "../tenancy/tenant-registry.js";
@@ -35,6 +36,8 @@ export interface RequestScope {
   readonly tenant: Tenant;
   readonly namespace: string;
   readonly session: Session;
+  /** The request's admission against its namespace's limits; released by the pipeline when the request ends. */
+  readonly admission: AdmissionTicket;
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly limits: RequestLimitsConfig;

@@ -14,6 +14,12 @@ const HTTP2_PREFACE_START = Buffer.from("PRI");
 /** Time a new connection has to send its first bytes before it is closed. */
 export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 10_000;
 
+/**
+ * Concurrent streams one HTTP/2 connection may open. Node's default is 2^32-1, which lets
+ * a single connection, authenticated or not, start any number of requests at once.
+ */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+
 export interface DataServerOptions {
   routes: (router: ConnectRouter) => void;
   /** Largest request message accepted, in bytes. */
@@ -45,7 +51,7 @@ export class DataServer {
       contextValues: (request) => createContextValues().set(CONNECTION, this.#connectionOf(request)),
     });
 
-    this.#http2 = createHttp2Server({}, handler);
+    this.#http2 = createHttp2Server({ settings: { maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS } }, handler);
     this.#http2.on("session", (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));

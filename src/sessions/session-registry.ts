@@ -3,6 +3,8 @@ import type { EventEmitter } from "node:events";
 import { resourceExhausted } from "../errors/prism-error.js";
 import type { Logger } from "../observability/logger.js";
 import type { Principal } from "../auth/principal.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import { sessionCreatedEvent, sessionDestroyedEvent } from "../audit/audit-event.js";
 
 /** A client connection as the server sees it: a TCP socket (HTTP/1.1) or an HTTP/2 session. */
 export interface ClientConnection {
@@ -75,6 +77,7 @@ export interface SessionRegistryOptions {
   maxSessions: number;
   maxSessionsPerPrincipal: number;
   maxSubscriptionsPerSession: number;
+  audit: AuditLog;
   logger: Logger;
 }
 
@@ -94,8 +97,11 @@ export class SessionRegistry {
     return this.#perPrincipal.get(principalName) ?? 0;
   }
 
-  /** Returns the principal's session on this connection, creating it on first use. */
-  acquire(connection: ClientConnection, principal: Principal): Session {
+  /**
+   * Returns the principal's session on this connection, creating it on first use.
+   * `namespace` is the namespace of the request that opens the session.
+   */
+  acquire(connection: ClientConnection, principal: Principal, namespace: string): Session {
     let sessions = this.#byConnection.get(connection.handle);
     const existing = sessions?.get(principal.name);
     if (existing !== undefined) {
@@ -119,6 +125,14 @@ export class SessionRegistry {
       { session: session.id, principal: principal.name, tenant: principal.tenantId },
       "session created",
     );
+    if (this.options.audit.records("session_created")) {
+      this.options.audit.record(
+        sessionCreatedEvent(
+          { session_id: session.id, client_id: principal.name, namespace, tenant_id: principal.tenantId },
+          session.createdAt,
+        ),
+      );
+    }
     return session;
   }
 
@@ -148,15 +162,16 @@ export class SessionRegistry {
       } else {
         this.#perPrincipal.delete(session.principal.name);
       }
+      const durationMs = Date.now() - session.createdAt;
       this.options.logger.debug(
-        {
-          session: session.id,
-          principal: session.principal.name,
-          durationMs: Date.now() - session.createdAt,
-          requestsHandled: session.requestsHandled,
-        },
+        { session: session.id, principal: session.principal.name, durationMs, requestsHandled: session.requestsHandled },
         "session destroyed",
       );
+      if (this.options.audit.records("session_destroyed")) {
+        this.options.audit.record(
+          sessionDestroyedEvent({ session_id: session.id, duration_ms: durationMs, requests_handled: session.requestsHandled }),
+        );
+      }
     }
     sessions.clear();
   }

@@ -6,7 +6,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { loadConfigFile } from "../../src/config/load.js";
 import type { PrismConfig } from "../../src/config/model.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { Proxy } from "../../src/proxy.js";
+import { Proxy, type ProxyOptions } from "../../src/proxy.js";
 
 export const DEMO_CONFIG = new URL("../../../config/demo.yaml", import.meta.url).pathname;
 
@@ -41,7 +41,10 @@ export interface TestProxy {
 }
 
 /** Starts a proxy on loopback port 0 with the demo configuration, changed by `adjust`. */
-export async function startTestProxy(adjust: (config: PrismConfig) => void = () => {}): Promise<TestProxy> {
+export async function startTestProxy(
+  adjust: (config: PrismConfig) => void = () => {},
+  options: ProxyOptions = {},
+): Promise<TestProxy> {
   const config = await loadConfigFile(DEMO_CONFIG, {});
   config.proxy.listen = "127.0.0.1:0";
   config.proxy.admin_listen = "127.0.0.1:0";
@@ -49,7 +52,7 @@ export async function startTestProxy(adjust: (config: PrismConfig) => void = () 
   adjust(config);
 
   const log = new CapturedLog();
-  const proxy = await Proxy.start(config, createLogger({ level: "debug", destination: log }));
+  const proxy = await Proxy.start(config, createLogger({ level: "debug", destination: log }), options);
   const baseUrl = `http://${proxy.address}`;
   const transports: Transport[] = [];
 

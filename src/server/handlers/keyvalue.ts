@@ -27,7 +27,7 @@ function checkTtl(ttlSeconds: bigint): number {
 export function keyValueBasicHandlers(pipeline: Pipeline): ServiceImpl<typeof KeyValueBasicInterface> {
   return {
     set: (request, context) =>
-      pipeline.run(context, "kv.set", async (scope) => {
+      pipeline.run(context, "kv.set", request, async (scope) => {
         checkKey(scope, request.key);
         checkValueSize(request.value, scope.limits);
         checkMetadata(request.tags?.tags ?? {}, scope.limits, "tags");
@@ -36,14 +36,14 @@ export function keyValueBasicHandlers(pipeline: Pipeline): ServiceImpl<typeof Ke
       }),
 
     get: (request, context) =>
-      pipeline.run(context, "kv.get", async (scope) => {
+      pipeline.run(context, "kv.get", request, async (scope) => {
         checkKey(scope, request.key);
         const value = await scope.keyValue().get(request.key);
         return value === undefined ? { found: false } : { found: true, value };
       }),
 
     delete: (request, context) =>
-      pipeline.run(context, "kv.delete", async (scope) => {
+      pipeline.run(context, "kv.delete", request, async (scope) => {
         checkKey(scope, request.key);
         // Deleting a missing key succeeds, so retries and concurrent deletes are safe.
         await scope.keyValue().delete(request.key);
@@ -51,7 +51,7 @@ export function keyValueBasicHandlers(pipeline: Pipeline): ServiceImpl<typeof Ke
       }),
 
     exists: (request, context) =>
-      pipeline.run(context, "kv.exists", async (scope) => {
+      pipeline.run(context, "kv.exists", request, async (scope) => {
         checkKey(scope, request.key);
         return { exists: await scope.keyValue().exists(request.key) };
       }),
@@ -61,7 +61,7 @@ export function keyValueBasicHandlers(pipeline: Pipeline): ServiceImpl<typeof Ke
 export function keyValueTtlHandlers(pipeline: Pipeline): ServiceImpl<typeof KeyValueTTLInterface> {
   return {
     expire: (request, context) =>
-      pipeline.run(context, "kv.expire", async (scope) => {
+      pipeline.run(context, "kv.expire", request, async (scope) => {
         checkKey(scope, request.key);
         const ttlSeconds = checkTtl(request.ttlSeconds);
         const keyExisted = await scope.keyValue().expire(request.key, ttlSeconds);
@@ -69,13 +69,13 @@ export function keyValueTtlHandlers(pipeline: Pipeline): ServiceImpl<typeof KeyV
       }),
 
     getTTL: (request, context) =>
-      pipeline.run(context, "kv.get_ttl", async (scope) => {
+      pipeline.run(context, "kv.get_ttl", request, async (scope) => {
         checkKey(scope, request.key);
         return { ttlSeconds: BigInt(await scope.keyValue().getTtl(request.key)) };
       }),
 
     persist: (request, context) =>
-      pipeline.run(context, "kv.persist", async (scope) => {
+      pipeline.run(context, "kv.persist", request, async (scope) => {
         checkKey(scope, request.key);
         return { success: true, expirationRemoved: await scope.keyValue().persist(request.key) };
       }),
@@ -85,7 +85,7 @@ export function keyValueTtlHandlers(pipeline: Pipeline): ServiceImpl<typeof KeyV
 export function keyValueBatchHandlers(pipeline: Pipeline): ServiceImpl<typeof KeyValueBatchInterface> {
   return {
     batchSet: (request, context) =>
-      pipeline.run(context, "kv.batch_set", async (scope) => {
+      pipeline.run(context, "kv.batch_set", request, async (scope) => {
         // Every entry is checked before any is written, so a rejected batch changes nothing.
         checkBatchSize(request.requests.length, scope.limits, "requests");
         request.requests.forEach((entry, index) => {
@@ -99,7 +99,7 @@ export function keyValueBatchHandlers(pipeline: Pipeline): ServiceImpl<typeof Ke
       }),
 
     batchGet: (request, context) =>
-      pipeline.run(context, "kv.batch_get", async (scope) => {
+      pipeline.run(context, "kv.batch_get", request, async (scope) => {
         checkBatchSize(request.keys.length, scope.limits, "keys");
         request.keys.forEach((key, index) => checkKey(scope, key, `keys[${index}]`));
 
@@ -109,7 +109,7 @@ export function keyValueBatchHandlers(pipeline: Pipeline): ServiceImpl<typeof Ke
       }),
 
     batchDelete: (request, context) =>
-      pipeline.run(context, "kv.batch_delete", async (scope) => {
+      pipeline.run(context, "kv.batch_delete", request, async (scope) => {
         checkBatchSize(request.keys.length, scope.limits, "keys");
         request.keys.forEach((key, index) => checkKey(scope, key, `keys[${index}]`));
 

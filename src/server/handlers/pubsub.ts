@@ -4,6 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { PubSubBasicInterface, type MessageSchema } from "../../gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
 import { invalidArgument } from "../../errors/prism-error.js";
 import { quoteName, validateTopic } from "../../isolation/names.js";
+import { measurePayloadBytes } from "../../limits/payload-bytes.js";
 import { checkMetadata, checkValueSize } from "../../limits/request-limits.js";
 import type { Pipeline } from "../../pipeline/pipeline.js";
 import type { RequestScope } from "../../pipeline/request-scope.js";
@@ -83,23 +84,43 @@ function toMessage(message: DeliveredMessage): MessageInit {
   };
 }
 
+/** A message waiting for its subscriber, with the bytes charged to the namespace's memory budget. */
+interface BufferedMessage {
+  message: DeliveredMessage;
+  bytes: number;
+}
+
+/** Queues a message for a subscriber; ends the stream when the bytes would exceed the namespace's memory budget. */
+function buffer(scope: RequestScope, queue: MessageQueue<BufferedMessage>, message: DeliveredMessage): void {
+  const bytes = measurePayloadBytes(message);
+  try {
+    scope.admission.chargeMemory(bytes);
+  } catch (error) {
+    queue.fail(error);
+    return;
+  }
+  // Bytes of a message the queue drops stay charged until the stream ends and its ticket is released.
+  queue.push({ message, bytes });
+}
+
 async function* deliver(scope: RequestScope, topic: string, subscriberId: string, active: ActiveSubscriptions) {
   validateTopic(topic, { limit: scope.topicLimit(), allowWildcards: true });
   checkSubscriberId(subscriberId);
 
   const releaseSlot = scope.session.openSubscription();
-  const queue = new MessageQueue<DeliveredMessage>(DEFAULT_SUBSCRIBER_BUFFER_MESSAGES, scope.signal);
+  const queue = new MessageQueue<BufferedMessage>(DEFAULT_SUBSCRIBER_BUFFER_MESSAGES, scope.signal);
   const removeActive = active.add(ActiveSubscriptions.keyOf(scope, subscriberId, topic), queue);
   try {
     const subscription = await scope.pubSub().subscribe(
       topic,
-      (message) => queue.push(message),
+      (message) => buffer(scope, queue, message),
       (error) => queue.fail(error),
     );
     try {
       scope.log.debug({ subscriberId }, "subscription started");
-      for await (const message of queue) {
+      for await (const { message, bytes } of queue) {
         yield toMessage(message);
+        scope.admission.releaseMemory(bytes);
       }
     } finally {
       await subscription.close();
@@ -115,7 +136,7 @@ async function* deliver(scope: RequestScope, topic: string, subscriberId: string
 export function pubSubHandlers(pipeline: Pipeline, active: ActiveSubscriptions): ServiceImpl<typeof PubSubBasicInterface> {
   return {
     publish: (request, context) =>
-      pipeline.run(context, "pubsub.publish", async (scope) => {
+      pipeline.run(context, "pubsub.publish", request, async (scope) => {
         validateTopic(request.topic, { limit: scope.topicLimit(), allowWildcards: false });
         checkValueSize(request.payload, scope.limits, "payload");
         checkMetadata(request.metadata, scope.limits, "metadata");
@@ -131,14 +152,14 @@ export function pubSubHandlers(pipeline: Pipeline, active: ActiveSubscriptions):
       }),
 
     subscribe: (request, context) =>
-      pipeline.stream(context, "pubsub.subscribe", (scope) => {
+      pipeline.stream(context, "pubsub.subscribe", request, (scope) => {
         checkMetadata(request.options, scope.limits, "options");
         const subscriberId = request.subscriberId === "" ? randomUUID() : request.subscriberId;
         return deliver(scope, request.topic, subscriberId, active);
       }),
 
     unsubscribe: (request, context) =>
-      pipeline.run(context, "pubsub.unsubscribe", (scope) => {
+      pipeline.run(context, "pubsub.unsubscribe", request, (scope) => {
         validateTopic(request.topic, { limit: scope.topicLimit(), allowWildcards: true });
         checkSubscriberId(request.subscriberId);
         // Idempotent like Delete: ending no stream is still a success.
