@@ -6,7 +6,8 @@ import { KeyValueTTLInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_t
 import { PubSubBasicInterface } from "./gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
 import { ApiKeyAuthenticator, AuthenticatorChain } from "./auth/api-key-authenticator.js";
 import { DriverSet } from "./backends/driver-set.js";
-import type { PrismConfig, RequestLimitsConfig } from "./config/model.js";
+import type { IsolationLevel, PrismConfig, RequestLimitsConfig } from "./config/model.js";
+import type { NamespaceUsage } from "./limits/namespace-budget.js";
 import { resolveIsolationLevel } from "./config/isolation-level.js";
 import { Code } from "./errors/prism-error.js";
 import type { AuditLog } from "./audit/audit-log.js";
@@ -27,6 +28,14 @@ import { TenantRegistry } from "./tenancy/tenant-registry.js";
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 
 export type ProxyState = "starting" | "serving" | "draining" | "closed";
+
+export interface NamespaceReport {
+  namespace: string;
+  tenant: string;
+  isolation_level: IsolationLevel;
+  sessions: number;
+  usage: NamespaceUsage;
+}
 
 export interface ProxyOptions {
   /** Stream of "stdout" audit sinks; default process.stdout. */
@@ -55,6 +64,7 @@ export class Proxy {
   readonly audit: AuditLog;
   readonly admission: Admission;
   readonly #inFlight = new InFlightTracker();
+  readonly #limits: LimitsResolver;
   readonly #shutdownController = new AbortController();
   readonly #data: DataServer;
   readonly #admin: AdminServer;
@@ -76,10 +86,12 @@ export class Proxy {
       maxSessions: config.proxy.session_management.max_sessions,
       maxSessionsPerPrincipal: config.proxy.session_management.max_sessions_per_principal,
       maxSubscriptionsPerSession: limits.max_subscriptions_per_session,
+      sessionTimeoutMs: config.proxy.session_management.session_timeout,
       audit: this.audit,
       logger,
     });
     this.drivers = new DriverSet(config, logger);
+    this.#limits = new LimitsResolver(config.proxy.resource_limits?.per_namespace);
     this.admission = new Admission({ logger });
 
     const pipeline = new Pipeline({
@@ -90,7 +102,7 @@ export class Proxy {
       limits,
       inFlight: this.#inFlight,
       admission: this.admission,
-      namespaceLimits: new LimitsResolver(config.proxy.resource_limits?.per_namespace),
+      namespaceLimits: this.#limits,
       audit: this.audit,
       logger,
     });
@@ -110,6 +122,7 @@ export class Proxy {
       accepting: () => this.#state === "serving",
       backends: () => this.drivers.health(),
       sessions: () => this.sessions.activeCount,
+      namespace: (name) => this.namespaceReport(name),
     });
   }
 
@@ -125,6 +138,18 @@ export class Proxy {
     }
     proxy.#setState("serving");
     return proxy;
+  }
+
+  /** A namespace's tenant, isolation level, sessions and use of its limits, for the admin API. */
+  namespaceReport(namespace: string): NamespaceReport {
+    const tenant = this.tenants.resolve(namespace);
+    return {
+      namespace,
+      tenant: tenant.id,
+      isolation_level: tenant.isolationLevel,
+      sessions: this.sessions.sessionsIn(namespace),
+      usage: this.admission.usageOf(namespace, this.#limits.forTenant(tenant.config)),
+    };
   }
 
   get state(): ProxyState {
@@ -169,6 +194,7 @@ export class Proxy {
 
     // Connections close by themselves once their last response is written; the rest are cut at the deadline.
     await this.#data.closeConnections(Math.max(0, deadline - Date.now()));
+    this.sessions.close();
     await this.#admin.close();
     await this.drivers.close();
     this.admission.close();

@@ -6,6 +6,7 @@ import { booleanOption } from "./options.js";
 import { publishCommand } from "./publish-command.js";
 import { subscribeCommand } from "./subscribe-command.js";
 import { migrateWithOptions, POSTGRES_MIGRATE_OPTIONS } from "./postgres-command.js";
+import { metricsNamespace } from "./metrics-command.js";
 import { argumentAt } from "./command.js";
 
 const configValidate: CommandSpec = {
@@ -58,6 +59,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...AUTH_COMMANDS,
   configValidate,
   postgresMigrate,
+  metricsNamespace,
 ];
 
 export const GROUPS: readonly string[] = [...new Set(COMMANDS.map((spec) => spec.group))];

@@ -110,6 +110,20 @@ export class Admission {
     return this.#budgets.get(namespace)?.usage(this.#clocks.now());
   }
 
+  /** Returns the namespace's use of these limits, all zero when it has no state yet. */
+  usageOf(namespace: string, limits: ResolvedLimits): NamespaceUsage {
+    return (
+      this.snapshot(namespace) ?? {
+        namespace,
+        rps: { used: 0, limit: limits.maxRps ?? null, burst: limits.maxRps === undefined ? null : limits.burst },
+        inFlight: { used: 0, limit: limits.maxInFlight },
+        cpuCores: { used: 0, limit: limits.cpuCores ?? null },
+        memoryBytes: { used: 0, limit: limits.memoryBytes ?? null },
+        rejected: zeroRejections(),
+      }
+    );
+  }
+
   /** Returns the use of every namespace with state, sorted by name, which is unique. */
   snapshotAll(): NamespaceUsage[] {
     const nowMs = this.#clocks.now();

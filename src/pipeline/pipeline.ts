@@ -77,7 +77,7 @@ export class Pipeline {
       failure = this.#logFailure(error, action, requestId, scope, context);
       throw failure;
     } finally {
-      scope?.admission.release();
+      scope?.finish();
       release?.();
       trail?.finish(failure);
     }
@@ -107,7 +107,7 @@ export class Pipeline {
       failure = this.#logFailure(error, action, requestId, scope, context);
       throw failure;
     } finally {
-      scope?.admission.release();
+      scope?.finish();
       release?.();
       trail?.finish(failure);
     }
@@ -166,10 +166,19 @@ export class Pipeline {
         throw new PrismError(Code.Internal, "INTERNAL", "request arrived without a client connection");
       }
       const session = this.deps.sessions.acquire(connection, principal, namespace);
-      session.recordRequest();
       trail.joined(session);
 
-      return this.#scope({ requestId, action, principal, tenant, namespace, session, admission, signal: context.signal });
+      const endSessionRequest = session.beginRequest();
+      const finish = (): void => {
+        admission.release();
+        endSessionRequest();
+      };
+      try {
+        return this.#scope({ requestId, action, principal, tenant, namespace, session, admission, finish, signal: context.signal });
+      } catch (error) {
+        endSessionRequest();
+        throw error;
+      }
     } catch (error) {
       admission.release();
       throw error;

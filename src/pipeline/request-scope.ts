@@ -47,4 +47,6 @@ export interface RequestScope {
   keyLimit(): NameLimit;
   /** The tighter of request_limits.max_topic_bytes and the PubSub backend's own limit. */
   topicLimit(): NameLimit;
+  /** Releases what the request holds (admission, session activity); the pipeline calls it once when the request ends. */
+  finish(): void;
 }

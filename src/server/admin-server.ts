@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { once } from "node:events";
 import type { BackendHealth } from "../backends/driver.js";
+import { Code, toPrismError } from "../errors/prism-error.js";
 import { formatAddress, parseHostPort } from "./listen-address.js";
 
 export interface AdminStatus {
@@ -8,7 +9,11 @@ export interface AdminStatus {
   accepting(): boolean;
   backends(): BackendHealth[];
   sessions(): number;
+  /** The namespace's use of its limits; throws a PrismError for an invalid or unknown namespace. */
+  namespace(name: string): unknown;
 }
+
+const NAMESPACE_PATH = /^\/v1\/namespaces\/([^/]+)$/;
 
 /**
  * Serves /healthz (the process is alive) and /readyz on the admin listener, apart from
@@ -48,6 +53,12 @@ export class AdminServer {
       return;
     }
 
+    const namespace = NAMESPACE_PATH.exec(path ?? "");
+    if (namespace?.[1] !== undefined) {
+      this.#sendNamespace(response, decodeURIComponent(namespace[1]));
+      return;
+    }
+
     switch (path) {
       case "/healthz":
         this.#send(response, 200, { status: "ok" });
@@ -56,7 +67,17 @@ export class AdminServer {
         this.#sendReadiness(response);
         return;
       default:
-        this.#send(response, 404, { error: `no such endpoint ${path ?? ""}; use /healthz or /readyz` });
+        this.#send(response, 404, { error: `no such endpoint ${path ?? ""}; use /healthz, /readyz or /v1/namespaces/NAME` });
+    }
+  }
+
+  #sendNamespace(response: ServerResponse, name: string): void {
+    try {
+      this.#send(response, 200, this.status.namespace(name));
+    } catch (error) {
+      const failure = toPrismError(error);
+      const status = failure.code === Code.NotFound ? 404 : failure.code === Code.InvalidArgument ? 400 : 500;
+      this.#send(response, status, { error: failure.rawMessage });
     }
   }
 
