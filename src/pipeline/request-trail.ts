@@ -6,7 +6,7 @@ import type { Session } from "../sessions/session-registry.js";
 import type { Tenant } from "../tenancy/tenant-registry.js";
 import type { Action } from "./request-scope.js";
 
-/** The key, keys or topic a request names, as the audit record's resource. */
+/** Returns the key, keys or topic a request names, for the audit record's resource field. */
 export function requestResource(request: unknown): string | readonly string[] | null {
   if (typeof request !== "object" || request === null) {
     return null;
@@ -29,8 +29,8 @@ export function requestResource(request: unknown): string | readonly string[] | 
 }
 
 /**
- * What the audit trail records of one request, filled in as the pipeline resolves who
- * made it, so a rejected request is still recorded with everything known by then.
+ * The audit record of one request, filled in as the pipeline resolves who made it, so a
+ * rejected request is still recorded with everything known by then.
  */
 export class RequestTrail {
   readonly #arrivedAt = Date.now();
@@ -60,7 +60,7 @@ export class RequestTrail {
     this.#session = session;
   }
 
-  /** Records the request's outcome when the audit configuration asks for request records. */
+  /** Records the request's outcome when audit.log_requests is on. */
   finish(failure: PrismError | undefined): void {
     if (!this.audit.records("request")) {
       return;

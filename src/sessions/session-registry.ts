@@ -6,7 +6,7 @@ import type { Principal } from "../auth/principal.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { sessionCreatedEvent, sessionDestroyedEvent } from "../audit/audit-event.js";
 
-/** A client connection as the server sees it: a TCP socket (HTTP/1.1) or an HTTP/2 session. */
+/** A client connection: a TCP socket (HTTP/1.1) or an HTTP/2 session. */
 export interface ClientConnection {
   readonly handle: EventEmitter;
   readonly remoteAddress: string;

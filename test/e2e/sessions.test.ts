@@ -6,7 +6,7 @@ import { KeyValueBasicInterface } from "../../src/gen/prism/interfaces/keyvalue/
 import { PubSubBasicInterface } from "../../src/gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
 import { DEMO_KEYS, eventually, startTestProxy, type TestProxy } from "../support/test-proxy.js";
 
-/** A client on its own HTTP/2 connection, which is one session per principal. */
+/** Opens a client on its own HTTP/2 connection, which is one session per principal. */
 function connection(gateway: TestProxy, namespace: string, apiKey: string) {
   const sessionManager = new Http2SessionManager(gateway.baseUrl);
   const transport = createGrpcTransport({
