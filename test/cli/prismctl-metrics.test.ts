@@ -24,7 +24,8 @@ describe("prismctl metrics namespace", () => {
     assert.equal(result.exitCode, 0, result.stderr);
     const text = result.stdout.toString();
     assert.match(text, /^Tenant: acme \(isolation namespace\)$/m);
-    assert.match(text, /^RPS: 3 \(no limit\)$/m);
+    // The rate covers only the last second, and each CLI call is a process of its own.
+    assert.match(text, /^RPS: \d+ \(no limit\)$/m);
     assert.match(text, /^In flight: 0\/1000$/m);
     assert.match(text, /^Memory: /m);
   });
