@@ -1,5 +1,5 @@
 import type { Writable } from "node:stream";
-import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import { KeyValueBasicInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_basic_pb.js";
 import { KeyValueBatchInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_batch_pb.js";
 import { KeyValueTTLInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_ttl_pb.js";
@@ -12,6 +12,8 @@ import { resolveIsolationLevel } from "./config/isolation-level.js";
 import { Code } from "./errors/prism-error.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import { createAuditLog } from "./audit/create-audit-log.js";
+import { connectionClosedEvent, connectionEstablishedEvent } from "./audit/audit-event.js";
+import type { PolicyPoolEvent } from "./pools/pool-policy.js";
 import type { Logger } from "./observability/logger.js";
 import { Admission } from "./limits/admission.js";
 import { LimitsResolver } from "./limits/resolved-limits.js";
@@ -19,6 +21,7 @@ import { InFlightTracker } from "./pipeline/in-flight.js";
 import { Pipeline } from "./pipeline/pipeline.js";
 import { AdminServer } from "./server/admin-server.js";
 import { DataServer } from "./server/data-server.js";
+import { implementService } from "./server/grpc/service-spec.js";
 import { keyValueBasicHandlers, keyValueBatchHandlers, keyValueTtlHandlers } from "./server/handlers/keyvalue.js";
 import { ActiveSubscriptions, pubSubHandlers } from "./server/handlers/pubsub.js";
 import { SessionRegistry } from "./sessions/session-registry.js";
@@ -29,11 +32,25 @@ const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 
 export type ProxyState = "starting" | "serving" | "draining" | "closed";
 
+/** A namespace's pooled connections on one backend: those its isolation level gives it. */
+export interface NamespaceConnections {
+  backend: string;
+  /** The data interface the pool serves; Redis has one pool policy for each. */
+  serves: "keyvalue" | "pubsub";
+  /** Connections lent out now. */
+  in_use: number;
+  /** Connections open now, lent out or idle. */
+  open: number;
+  /** The most the namespace can hold: its pool's size, or the shared pool's at level none. */
+  limit: number;
+}
+
 export interface NamespaceReport {
   namespace: string;
   tenant: string;
   isolation_level: IsolationLevel;
   sessions: number;
+  connections: NamespaceConnections[];
   usage: NamespaceUsage;
 }
 
@@ -90,7 +107,16 @@ export class Proxy {
       audit: this.audit,
       logger,
     });
-    this.drivers = new DriverSet(config, logger);
+    this.drivers = new DriverSet(config, {
+      logger,
+      tenantOf: (namespace) => this.tenants.resolve(namespace).id,
+      onPoolEvent: (event) => this.#auditConnection(event),
+    });
+    this.sessions.onSessionEnd((session) => {
+      this.drivers.closeSession(session.id).catch((error: unknown) => {
+        logger.error({ err: error, session: session.id }, "closing a session's backend connections failed");
+      });
+    });
     this.#limits = new LimitsResolver(config.proxy.resource_limits?.per_namespace);
     this.admission = new Admission({ logger });
 
@@ -108,14 +134,15 @@ export class Proxy {
     });
 
     this.#data = new DataServer({
-      routes: (router: ConnectRouter) => {
-        router.service(KeyValueBasicInterface, keyValueBasicHandlers(pipeline));
-        router.service(KeyValueTTLInterface, keyValueTtlHandlers(pipeline));
-        router.service(KeyValueBatchInterface, keyValueBatchHandlers(pipeline));
-        router.service(PubSubBasicInterface, pubSubHandlers(pipeline, this.subscriptions));
-      },
+      services: [
+        implementService(KeyValueBasicInterface, keyValueBasicHandlers(pipeline)),
+        implementService(KeyValueTTLInterface, keyValueTtlHandlers(pipeline)),
+        implementService(KeyValueBatchInterface, keyValueBatchHandlers(pipeline)),
+        implementService(PubSubBasicInterface, pubSubHandlers(pipeline, this.subscriptions)),
+      ],
       readMaxBytes: requestMaxBytes(limits),
       shutdownSignal: this.#shutdownController.signal,
+      logger,
     });
 
     this.#admin = new AdminServer({
@@ -148,8 +175,31 @@ export class Proxy {
       tenant: tenant.id,
       isolation_level: tenant.isolationLevel,
       sessions: this.sessions.sessionsIn(namespace),
+      connections: this.drivers.poolStats().map((stats) => {
+        // Level none: the shared pool. Namespace: its own pool. Session: its sessions' pools.
+        const pools = stats.pools.filter((pool) =>
+          tenant.isolationLevel === "none" ? pool.level === "none" : pool.level === tenant.isolationLevel && pool.namespace === namespace,
+        );
+        const inUse = pools.reduce((sum, pool) => sum + pool.inUse, 0);
+        const open = pools.reduce((sum, pool) => sum + pool.size, 0);
+        const limit = pools.reduce((sum, pool) => sum + pool.max, 0);
+        return { backend: stats.backend, serves: stats.serves, in_use: inUse, open, limit };
+      }),
       usage: this.admission.usageOf(namespace, this.#limits.forTenant(tenant.config)),
     };
+  }
+
+  /** Records the connection events of session pools, which the audit trail tracks per session. */
+  #auditConnection(event: PolicyPoolEvent): void {
+    if (event.session_id === undefined || !this.audit.records(event.event)) {
+      return;
+    }
+    const common = { session_id: event.session_id, backend: event.backend, connection_id: event.connection_id };
+    this.audit.record(
+      event.event === "connection_established"
+        ? connectionEstablishedEvent(common)
+        : connectionClosedEvent({ ...common, duration_ms: event.duration_ms, reason: event.reason }),
+    );
   }
 
   get state(): ProxyState {

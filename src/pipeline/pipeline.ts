@@ -2,15 +2,16 @@ import { randomUUID } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { AuthenticatorChain } from "../auth/api-key-authenticator.js";
 import type { Principal } from "../auth/principal.js";
-import type { DriverSet } from "../backends/driver-set.js";
-import type { RequestLimitsConfig } from "../config/model.js";
+import type { KeyValueDriver, KeyValueStore, PubSubChannel, PubSubDriver } from "../backends/driver.js";
+import type { DriverSet, KeyValueTarget, RequestChannel, RequestStore } from "../backends/driver-set.js";
+import type { IsolationLevel, RequestLimitsConfig, TenantConfig } from "../config/model.js";
 import { Code, PrismError, isClientFault, toPrismError } from "../errors/prism-error.js";
 import type { Logger } from "../observability/logger.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { Session, SessionRegistry } from "../sessions/session-registry.js";
 import { NamespacePattern, matchesAny } from "../tenancy/namespace-pattern.js";
 import { NAMESPACE_HEADER, type Tenant, type TenantRegistry } from "../tenancy/tenant-registry.js";
 import type { NameLimit } from "../isolation/names.js";
-import type { Admission } from "../limits/admission.js";
+import type { Admission, AdmissionTicket } from "../limits/admission.js";
 import { measurePayloadBytes } from "../limits/payload-bytes.js";
 import type { LimitsResolver } from "../limits/resolved-limits.js";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -26,6 +27,119 @@ function tighterLimit(configured: number, setting: string, backendMax: number, b
 
 export const REQUEST_ID_HEADER = "x-request-id";
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The fields #admit has resolved when it builds the request's scope. */
+type ScopeFields = Omit<RequestScope, "log" | "signal" | "limits" | "keyValue" | "pubSub" | "keyLimit" | "topicLimit">;
+
+/**
+ * The backend target of one request: the tenant, isolation level, namespace and session
+ * that select a pool. The signal is a getter, so only a request that leases a pooled
+ * connection reads it.
+ */
+class BackendTarget implements KeyValueTarget {
+  readonly tenant: TenantConfig;
+  readonly level: IsolationLevel;
+  readonly namespace: string;
+  readonly sessionId: string;
+  readonly #context: HandlerContext;
+
+  constructor(fields: ScopeFields, context: HandlerContext) {
+    this.tenant = fields.tenant.config;
+    this.level = fields.tenant.isolationLevel;
+    this.namespace = fields.namespace;
+    this.sessionId = fields.session.id;
+    this.#context = context;
+  }
+
+  get signal(): AbortSignal {
+    return this.#context.signal;
+  }
+}
+
+/**
+ * The RequestScope of one admitted request. It is a class with prototype getters because
+ * V8 (Node.js 20) builds an object literal with a spread and getters through runtime
+ * calls, which cost about 10 µs per request in a loop that builds only such objects.
+ */
+class AdmittedScope implements RequestScope {
+  readonly requestId: string;
+  readonly action: Action;
+  readonly principal: Principal;
+  readonly tenant: Tenant;
+  readonly namespace: string;
+  readonly session: Session;
+  readonly admission: AdmissionTicket;
+  readonly limits: RequestLimitsConfig;
+  readonly #fields: ScopeFields;
+  readonly #context: HandlerContext;
+  readonly #deps: PipelineDependencies;
+  readonly #keyValueDriver: KeyValueDriver;
+  readonly #pubSubDriver: PubSubDriver;
+  #log: Logger | undefined;
+  #requestStore: RequestStore | undefined;
+  #requestChannel: RequestChannel | undefined;
+
+  constructor(fields: ScopeFields, context: HandlerContext, deps: PipelineDependencies) {
+    this.requestId = fields.requestId;
+    this.action = fields.action;
+    this.principal = fields.principal;
+    this.tenant = fields.tenant;
+    this.namespace = fields.namespace;
+    this.session = fields.session;
+    this.admission = fields.admission;
+    this.limits = deps.limits;
+    this.#fields = fields;
+    this.#context = context;
+    this.#deps = deps;
+    this.#keyValueDriver = deps.drivers.keyValueFor(fields.tenant.config);
+    this.#pubSubDriver = deps.drivers.pubSubFor(fields.tenant.config);
+  }
+
+  // Read on use: the gRPC path creates a call's AbortController only when its signal is read.
+  get signal(): AbortSignal {
+    return this.#context.signal;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.#deps.logger.child({
+      requestId: this.requestId,
+      tenant: this.tenant.id,
+      namespace: this.namespace,
+      session: this.session.id,
+      principal: this.principal.name,
+      action: this.action,
+    });
+    return this.#log;
+  }
+
+  finish(): void {
+    // The pooled connections go back before the admission slot, so a waiting request finds them.
+    // A subscription's connection is not among them: closing the subscription returns it.
+    this.#requestStore?.finish();
+    this.#requestChannel?.finish();
+    this.#fields.finish();
+  }
+
+  keyValue(): KeyValueStore {
+    this.#requestStore ??= this.#deps.drivers.keyValueStore(new BackendTarget(this.#fields, this.#context));
+    return this.#requestStore.store;
+  }
+
+  pubSub(): PubSubChannel {
+    this.#requestChannel ??= this.#deps.drivers.pubSubChannel(new BackendTarget(this.#fields, this.#context));
+    return this.#requestChannel.channel;
+  }
+
+  keyLimit(): NameLimit {
+    const driver = this.#keyValueDriver;
+    return tighterLimit(this.limits.max_key_bytes, "request_limits.max_key_bytes", driver.maxKeyBytes(this.tenant.id), driver.name);
+  }
+
+  topicLimit(): NameLimit {
+    const driver = this.#pubSubDriver;
+    return tighterLimit(this.limits.max_topic_bytes, "request_limits.max_topic_bytes", driver.maxTopicBytes(this.tenant.id), driver.name);
+  }
+}
 
 export interface PipelineDependencies {
   authenticator: AuthenticatorChain;
@@ -174,7 +288,7 @@ export class Pipeline {
         endSessionRequest();
       };
       try {
-        return this.#scope({ requestId, action, principal, tenant, namespace, session, admission, finish, signal: context.signal });
+        return this.#scope({ requestId, action, principal, tenant, namespace, session, admission, finish }, context);
       } catch (error) {
         endSessionRequest();
         throw error;
@@ -212,38 +326,13 @@ export class Pipeline {
     }
   }
 
-  #scope(
-    fields: Omit<RequestScope, "log" | "limits" | "keyValue" | "pubSub" | "keyLimit" | "topicLimit">,
-  ): RequestScope {
-    const { drivers, limits, logger } = this.deps;
-    const keyValue = drivers.keyValueFor(fields.tenant.config);
-    const pubSub = drivers.pubSubFor(fields.tenant.config);
-    let log: Logger | undefined;
-    return {
-      ...fields,
-      limits,
-      get log(): Logger {
-        log ??= logger.child({
-          requestId: fields.requestId,
-          tenant: fields.tenant.id,
-          namespace: fields.namespace,
-          session: fields.session.id,
-          principal: fields.principal.name,
-          action: fields.action,
-        });
-        return log;
-      },
-      keyValue: () => keyValue.forTenant(fields.tenant.id),
-      pubSub: () => pubSub.forTenant(fields.tenant.id),
-      keyLimit: () =>
-        tighterLimit(limits.max_key_bytes, "request_limits.max_key_bytes", keyValue.maxKeyBytes(fields.tenant.id), keyValue.name),
-      topicLimit: () =>
-        tighterLimit(limits.max_topic_bytes, "request_limits.max_topic_bytes", pubSub.maxTopicBytes(fields.tenant.id), pubSub.name),
-    };
+  #scope(fields: ScopeFields, context: HandlerContext): RequestScope {
+    return new AdmittedScope(fields, context, this.deps);
   }
 
   #logSuccess(scope: RequestScope, startedAt: number): void {
-    if (scope.log.isLevelEnabled("debug")) {
+    // scope.log creates a child logger, which inherits its level, so the root logger is asked first.
+    if (this.deps.logger.isLevelEnabled("debug")) {
       scope.log.debug({ durationMs: performance.now() - startedAt }, "request completed");
     }
   }

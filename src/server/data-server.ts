@@ -1,11 +1,21 @@
-import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type ServerHttp2Session } from "node:http2";
+import {
+  createServer as createHttp2Server,
+  type Http2Server,
+  type Http2ServerRequest,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { createServer as createHttp1Server, type IncomingMessage, type Server as Http1Server } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
-import { once } from "node:events";
+import { once, type EventEmitter } from "node:events";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
+import { createContextValues, type ServiceImplSpec } from "@connectrpc/connect";
+import type { Logger } from "../observability/logger.js";
 import { CONNECTION } from "../pipeline/request-scope.js";
 import type { ClientConnection } from "../sessions/session-registry.js";
+import { GrpcRouter } from "./grpc/grpc-router.js";
+import { routeServices } from "./grpc/service-spec.js";
 import { formatAddress, parseHostPort } from "./listen-address.js";
 
 /** Every HTTP/2 connection without TLS opens with "PRI * HTTP/2.0"; no HTTP/1 method starts with "PRI". */
@@ -21,11 +31,13 @@ export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 
 export interface DataServerOptions {
-  routes: (router: ConnectRouter) => void;
+  /** The services, served by both the gRPC router and the Connect adapter. */
+  services: readonly ServiceImplSpec[];
   /** Largest request message accepted, in bytes. */
   readMaxBytes: number;
   /** Aborting it aborts the signal of every handler context. */
   shutdownSignal: AbortSignal;
+  logger: Logger;
 }
 
 /**
@@ -34,10 +46,19 @@ export interface DataServerOptions {
  * the first bytes of each connection and passes it to the HTTP/2 or the HTTP/1.1 server,
  * which run the same handlers. Every client connection is tracked so a shutdown can send GOAWAY
  * to HTTP/2 clients and close the rest.
+ *
+ * On HTTP/2, each stream carrying gRPC with protobuf goes to the GrpcRouter, which serves
+ * it directly on the stream; every other stream goes to the Connect adapter.
  */
 export class DataServer {
   readonly #tcp: TcpServer;
   readonly #http2: Http2Server;
+  /**
+   * Never listens: it only turns the streams it is given into Node.js compatibility
+   * requests for the Connect adapter, as Node.js does for a server's own streams.
+   */
+  readonly #connectHttp2: Http2Server;
+  readonly #grpc: GrpcRouter;
   readonly #http1: Http1Server;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
@@ -45,13 +66,30 @@ export class DataServer {
 
   constructor(options: DataServerOptions) {
     const handler = connectNodeAdapter({
-      routes: options.routes,
+      routes: (router) => routeServices(router, options.services),
       readMaxBytes: options.readMaxBytes,
       shutdownSignal: options.shutdownSignal,
       contextValues: (request) => createContextValues().set(CONNECTION, this.#connectionOf(request)),
     });
+    this.#grpc = new GrpcRouter({
+      services: options.services,
+      readMaxBytes: options.readMaxBytes,
+      shutdownSignal: options.shutdownSignal,
+      connectionOf: (session) => this.#connectionFor(session, () => session.socket.remoteAddress),
+      logger: options.logger,
+    });
 
-    this.#http2 = createHttp2Server({ settings: { maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS } }, handler);
+    this.#connectHttp2 = createHttp2Server(handler);
+    // Node.js serves requests through a "stream" listener that it adds with the "request" listener.
+    if (this.#connectHttp2.listenerCount("stream") === 0) {
+      throw new Error("node:http2 no longer turns streams into requests with a 'stream' listener; the Connect adapter cannot be reached");
+    }
+    this.#http2 = createHttp2Server({ settings: { maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS } });
+    this.#http2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (!this.#grpc.serve(stream, headers)) {
+        this.#connectHttp2.emit("stream", stream, headers, flags, rawHeaders);
+      }
+    });
     this.#http2.on("session", (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));
@@ -143,9 +181,14 @@ export class DataServer {
     if (handle === undefined) {
       throw new TypeError("request has no connection");
     }
+    return this.#connectionFor(handle, () => request.socket.remoteAddress);
+  }
+
+  /** The one ClientConnection of a session or socket, shared by the gRPC and Connect paths. */
+  #connectionFor(handle: EventEmitter, remoteAddress: () => string | undefined): ClientConnection {
     let connection = this.#connections.get(handle);
     if (connection === undefined) {
-      connection = { handle, remoteAddress: request.socket.remoteAddress ?? "" };
+      connection = { handle, remoteAddress: remoteAddress() ?? "" };
       this.#connections.set(handle, connection);
     }
     return connection;

@@ -1,31 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import { KeyValueBasicInterface } from "../../src/gen/prism/interfaces/keyvalue/keyvalue_basic_pb.js";
-import { PubSubBasicInterface } from "../../src/gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
-import { DEMO_KEYS, eventually, startTestProxy, type TestProxy } from "../support/test-proxy.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DEMO_KEYS, eventually, startTestProxy, type TestProxy, sessionClient } from "../support/test-proxy.js";
 
-/** Opens a client on its own HTTP/2 connection, which is one session per principal. */
-function connection(gateway: TestProxy, namespace: string, apiKey: string) {
-  const sessionManager = new Http2SessionManager(gateway.baseUrl);
-  const transport = createGrpcTransport({
-    baseUrl: gateway.baseUrl,
-    sessionManager,
-    interceptors: [
-      (next) => (request) => {
-        request.header.set("x-prism-namespace", namespace);
-        request.header.set("authorization", `Bearer ${apiKey}`);
-        return next(request);
-      },
-    ],
-  });
-  return {
-    kv: createClient(KeyValueBasicInterface, transport),
-    pubSub: createClient(PubSubBasicInterface, transport),
-    close: () => sessionManager.abort(),
-  };
-}
 
 describe("sessions", () => {
   let gateway: TestProxy;
@@ -43,7 +20,7 @@ describe("sessions", () => {
   });
 
   it("ends a session idle past the timeout", async () => {
-    const client = connection(gateway, "acme-prod", DEMO_KEYS.acme);
+    const client = sessionClient(gateway, "acme-prod", DEMO_KEYS.acme);
     try {
       await client.kv.set({ key: "idle", value: new Uint8Array([1]) });
       assert.equal(gateway.proxy.sessions.activeCount, 1);
@@ -59,7 +36,7 @@ describe("sessions", () => {
   });
 
   it("keeps a session with an open stream alive", async () => {
-    const client = connection(gateway, "acme-prod", DEMO_KEYS.acme);
+    const client = sessionClient(gateway, "acme-prod", DEMO_KEYS.acme);
     const stop = new AbortController();
     const stream = (async () => {
       try {
@@ -82,11 +59,11 @@ describe("sessions", () => {
   });
 
   it("caps sessions per principal and in total", async () => {
-    const acme = [1, 2, 3].map(() => connection(gateway, "acme-prod", DEMO_KEYS.acme));
+    const acme = [1, 2, 3].map(() => sessionClient(gateway, "acme-prod", DEMO_KEYS.acme));
     const others = [
-      connection(gateway, "globex-prod", DEMO_KEYS.globex),
-      connection(gateway, "initech-prod", DEMO_KEYS.initech),
-      connection(gateway, "acme-staging", DEMO_KEYS.acmeReader),
+      sessionClient(gateway, "globex-prod", DEMO_KEYS.globex),
+      sessionClient(gateway, "initech-prod", DEMO_KEYS.initech),
+      sessionClient(gateway, "acme-staging", DEMO_KEYS.acmeReader),
     ];
     try {
       await acme[0]?.kv.exists({ key: "cap" });

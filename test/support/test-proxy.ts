@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { KeyValueBasicInterface } from "../../src/gen/prism/interfaces/keyvalue/keyvalue_basic_pb.js";
+import { PubSubBasicInterface } from "../../src/gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
 import type { DescService } from "@bufbuild/protobuf";
 import { loadConfigFile } from "../../src/config/load.js";
 import type { PrismConfig } from "../../src/config/model.js";
@@ -115,4 +117,25 @@ export function assertSameBytes(actual: Uint8Array | undefined, expected: Uint8A
   if (actual === undefined || !Buffer.from(actual).equals(Buffer.from(expected))) {
     assert.fail(`${message ?? "bytes differ"}: expected ${show(expected)}, got ${show(actual)}`);
   }
+}
+
+/** Opens a client on its own HTTP/2 connection, so its requests form one session; close() ends the connection. */
+export function sessionClient(gateway: TestProxy, namespace: string, apiKey: string) {
+  const sessionManager = new Http2SessionManager(gateway.baseUrl);
+  const transport = createGrpcTransport({
+    baseUrl: gateway.baseUrl,
+    sessionManager,
+    interceptors: [
+      (next) => (request) => {
+        request.header.set("x-prism-namespace", namespace);
+        request.header.set("authorization", `Bearer ${apiKey}`);
+        return next(request);
+      },
+    ],
+  });
+  return {
+    kv: createClient(KeyValueBasicInterface, transport),
+    pubSub: createClient(PubSubBasicInterface, transport),
+    close: () => sessionManager.abort(),
+  };
 }

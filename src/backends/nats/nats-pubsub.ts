@@ -10,10 +10,13 @@
  * subscribers. A publish that fails with UNAVAILABLE may or may not have been routed.
  */
 
-import type { BackendHealth, DeliveredMessage, PubSubChannel, PubSubDriver, PublishedMessage, Subscription } from "../driver.js";
+import type { BackendHealth, DeliveredMessage, PubSubChannel, PublishedMessage, Subscription } from "../driver.js";
+import type { IsolationLevel } from "../../config/model.js";
 import { resourceExhausted } from "../../errors/prism-error.js";
 import { byteLength } from "../../isolation/names.js";
 import type { Logger } from "../../observability/logger.js";
+import type { ConnectionFactory } from "../../pools/connection-factory.js";
+import type { PooledPubSubDriver } from "../pooled-pubsub.js";
 import { ManagedNatsConnection } from "./nats-connection.js";
 import { natsPermissionDenied, natsUnavailable, toNatsError, type NatsCallContext } from "./nats-errors.js";
 import { encodeMessageHeaders, headersWireSize } from "./nats-headers.js";
@@ -22,8 +25,16 @@ import { checkTenantSubject } from "./nats-subjects.js";
 import { NatsSubscription } from "./nats-subscription.js";
 import { tenantPassword, tenantUsername } from "./tenant-credentials.js";
 
-export class NatsPubSubDriver implements PubSubDriver {
+/** A pooled NATS connection and the client id the server assigned to it when it opened. */
+export interface PooledNatsConnection {
+  managed: ManagedNatsConnection;
+  /** The server's client id (`cid` in its monitoring output) at open time. A reconnect gets a new one. */
+  id: string;
+}
+
+export class NatsPubSubDriver implements PooledPubSubDriver<PooledNatsConnection> {
   readonly name = "nats";
+  readonly pooledBackend = "nats";
   readonly #options: ResolvedNatsOptions;
   readonly #logger: Logger;
   /** The proxy's own connection: all tenant traffic without tenant credentials, only health with them. */
@@ -49,10 +60,63 @@ export class NatsPubSubDriver implements PubSubDriver {
     );
   }
 
+  /** Returns the tenant's channel on the driver's own connections: the proxy's, or the tenant's with tenant credentials. */
   forTenant(tenantId: string): PubSubChannel {
     return {
-      publish: (topic, message) => this.#publish(tenantId, topic, message),
-      subscribe: (pattern, onMessage, onEnd) => this.#subscribe(tenantId, pattern, onMessage, onEnd),
+      publish: (topic, message) => this.#publish(tenantId, this.#connectionFor(tenantId), topic, message),
+      subscribe: (pattern, onMessage, onEnd) =>
+        this.#subscribe(tenantId, this.#connectionFor(tenantId), pattern, onMessage, onEnd),
+    };
+  }
+
+  /**
+   * Opens pooled connections. They authenticate as the tenant's user when tenant
+   * credentials are on and the level isolates namespaces or sessions. A shared pool
+   * (level none) serves every tenant, so its connections use the proxy's own user.
+   * create() resolves once the connection is open, and rejects with UNAVAILABLE when it
+   * did not open within the operation timeout.
+   */
+  connectionFactory(tenantId: string, level: IsolationLevel): ConnectionFactory<PooledNatsConnection> {
+    const credentials = this.#options.tenantCredentials;
+    const tenantUser = credentials !== undefined && level !== "none";
+    const clientName = tenantUser
+      ? `${this.#options.clientName} pool=${level} tenant=${tenantId}`
+      : `${this.#options.clientName} pool=${level}`;
+    const logger = this.#logger.child({ connection: `pool-${level}`, ...(level === "none" ? {} : { tenantId }) });
+
+    return {
+      create: async (signal) => {
+        const managed = new ManagedNatsConnection({
+          options: this.#options,
+          username: tenantUser ? tenantUsername(tenantId, credentials.userPrefix) : this.#options.username,
+          password: tenantUser ? tenantPassword(credentials.secret, tenantId) : this.#options.password,
+          clientName,
+          logger,
+        });
+        // Closing ends the wait for the first connection, so the pool's abort is not held up.
+        const abort = (): void => void managed.close();
+        signal.addEventListener("abort", abort, { once: true });
+        try {
+          const connection = await managed.acquire(this.#context("connect"));
+          signal.throwIfAborted();
+          return { managed, id: String(connection.info?.client_id ?? "unknown") };
+        } catch (error) {
+          await managed.close();
+          throw toNatsError(error, this.#context("connect"));
+        } finally {
+          signal.removeEventListener("abort", abort);
+        }
+      },
+      destroy: (pooled) => pooled.managed.close(),
+      isHealthy: (pooled) => pooled.managed.state === "connected",
+      describe: (pooled) => ({ id: pooled.id }),
+    };
+  }
+
+  channelOn(tenantId: string, pooled: PooledNatsConnection): PubSubChannel {
+    return {
+      publish: (topic, message) => this.#publish(tenantId, pooled.managed, topic, message),
+      subscribe: (pattern, onMessage, onEnd) => this.#subscribe(tenantId, pooled.managed, pattern, onMessage, onEnd),
     };
   }
 
@@ -98,10 +162,9 @@ export class NatsPubSubDriver implements PubSubDriver {
     this.#logger.info("nats pubsub driver closed");
   }
 
-  async #publish(tenantId: string, topic: string, message: PublishedMessage): Promise<void> {
+  async #publish(tenantId: string, managed: ManagedNatsConnection, topic: string, message: PublishedMessage): Promise<void> {
     const subject = this.#physicalSubject(tenantId, topic, "publish");
     const context = this.#context("publish");
-    const managed = this.#connectionFor(tenantId);
     const connection = await managed.acquire(context);
 
     if (connection.info?.headers === false) {
@@ -135,13 +198,13 @@ export class NatsPubSubDriver implements PubSubDriver {
 
   async #subscribe(
     tenantId: string,
+    managed: ManagedNatsConnection,
     pattern: string,
     onMessage: (message: DeliveredMessage) => void,
     onEnd: ((error: Error) => void) | undefined,
   ): Promise<Subscription> {
     const subject = this.#physicalSubject(tenantId, pattern, "subscribe");
     const context = this.#context("subscribe");
-    const managed = this.#connectionFor(tenantId);
     const connection = await managed.acquire(context);
 
     // Ends before the subscription is confirmed are reported by the thrown error instead.

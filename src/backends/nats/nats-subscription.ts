@@ -30,6 +30,7 @@ export class NatsSubscription implements Subscription {
   #connection: NatsConnection | undefined;
   #subscription: NatsClientSubscription | undefined;
   #ended = false;
+  #closedByCaller = false;
   #closing: Promise<void> | undefined;
   /** Set when the server ended the subscription, typically for a permissions violation. */
   failure: Error | undefined;
@@ -52,11 +53,13 @@ export class NatsSubscription implements Subscription {
 
   /** Whether close() was called, as opposed to the server or the connection ending it. */
   get closedByCaller(): boolean {
-    return this.#closing !== undefined;
+    return this.#closedByCaller;
   }
 
   /** Idempotent. No message is delivered once it is called. */
   close(): Promise<void> {
+    // Set before #unsubscribe() runs, because its first step calls onEnd, which reads it.
+    this.#closedByCaller = true;
     this.#closing ??= this.#unsubscribe();
     return this.#closing;
   }

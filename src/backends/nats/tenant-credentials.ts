@@ -34,10 +34,20 @@ export interface AuthorizationBlockInput {
   subjectFormat?: string;
   credentials: NatsTenantCredentialsOptions;
   /**
-   * The proxy's own user, which the driver uses for its health connection. It gets no
-   * publish or subscribe permission, because tenant traffic only flows over tenant users.
+   * The proxy's own user, which the driver uses for its health connection. By default it
+   * gets no publish or subscribe permission, because at isolation levels namespace and
+   * session tenant traffic flows over tenant users only.
    */
-  proxyUser?: { username: string; password: string };
+  proxyUser?: {
+    username: string;
+    password: string;
+    /**
+     * Also lets the user publish and subscribe in the subtree of every tenant listed.
+     * Tenants at isolation level none need it: their pooled connections are shared by
+     * every tenant, so they authenticate as the proxy's user.
+     */
+    allowTenantSubjects?: boolean;
+  };
 }
 
 /**
@@ -68,19 +78,26 @@ export function renderNatsUsers(input: AuthorizationBlockInput): string[] {
   const strategy = subjectStrategy(input.subjectFormat ?? DEFAULT_SUBJECT_FORMAT);
   const credentials = resolveTenantCredentials(input.credentials);
 
-  const users: string[] = [];
-  if (input.proxyUser !== undefined) {
-    users.push(renderUser(input.proxyUser.username, input.proxyUser.password, { deny: [">"] }));
-  }
-
-  for (const tenantId of [...new Set(input.tenantIds)].sort()) {
+  const tenantIds = [...new Set(input.tenantIds)].sort();
+  for (const tenantId of tenantIds) {
     const problem = validateTenantId(tenantId);
     if (problem !== undefined) {
       throw new TypeError(problem);
     }
-    const subtree = `${strategy.prefixFor(tenantId)}>`;
+  }
+  const subtreeOf = (tenantId: string): string => `${strategy.prefixFor(tenantId)}>`;
+
+  const users: string[] = [];
+  const proxyUser = input.proxyUser;
+  if (proxyUser !== undefined) {
+    const permission: SubjectPermission =
+      proxyUser.allowTenantSubjects === true && tenantIds.length > 0 ? { allow: tenantIds.map(subtreeOf) } : { deny: [">"] };
+    users.push(renderUser(proxyUser.username, proxyUser.password, permission));
+  }
+
+  for (const tenantId of tenantIds) {
     const password = tenantPassword(credentials.secret, tenantId);
-    users.push(renderUser(tenantUsername(tenantId, credentials.userPrefix), password, { allow: [subtree] }));
+    users.push(renderUser(tenantUsername(tenantId, credentials.userPrefix), password, { allow: [subtreeOf(tenantId)] }));
   }
   return users;
 }

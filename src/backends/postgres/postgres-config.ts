@@ -1,11 +1,18 @@
 /**
  * Builds the PostgreSQL key-value driver options from the `backends.postgres` section
- * of the configuration and the pool size from `proxy.connection_pools.postgres`.
+ * of the configuration. The sizes under `proxy.connection_pools.postgres` apply to the
+ * proxy's pool layer, which owns the connections that serve requests.
  */
 
 import type { BackendConfig, DurationMs, PrismConfig } from "../../config/model.js";
 import type { Logger } from "../../observability/logger.js";
 import type { PostgresKeyValueOptions } from "./postgres-options.js";
+
+/**
+ * Size of the driver's own pool in the proxy. There it runs only the startup checks and
+ * the cleanup, at most one of each at a time.
+ */
+export const PROXY_DRIVER_POOL_SIZE = 2;
 
 /**
  * Keys of `backends.postgres` beyond the ones every backend has, in the YAML spelling.
@@ -20,7 +27,7 @@ export interface PostgresBackendSettings {
   statement_timeout?: DurationMs;
   /** Client-side wait for each reply; default statement_timeout + 1000 ms. */
   query_timeout?: DurationMs;
-  /** Connect timeout and wait for a free pooled connection; default 2000 ms. */
+  /** Time to open a connection; default 2000 ms. */
   connect_timeout?: DurationMs;
   /** Interval of the deletion of expired rows, 0 for none; default 60 s. */
   cleanup_interval?: DurationMs;
@@ -61,7 +68,7 @@ export function postgresDriverOptionsFromConfig(config: PrismConfig, logger: Log
     queryTimeoutMs: backend.query_timeout,
     connectTimeoutMs: backend.connect_timeout,
     cleanupIntervalMs: backend.cleanup_interval,
-    maxConnections: config.proxy.connection_pools?.postgres?.max_connections,
+    maxConnections: PROXY_DRIVER_POOL_SIZE,
     logger,
   };
 }

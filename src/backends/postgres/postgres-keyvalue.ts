@@ -1,10 +1,15 @@
 import type { Pool, QueryResult, QueryResultRow } from "pg";
 
+import { RateLimitedWarning } from "../../audit/rate-limited-warning.js";
+import type { IsolationLevel } from "../../config/model.js";
 import { invalidArgument, unavailable, type PrismError } from "../../errors/prism-error.js";
 import type { Logger } from "../../observability/logger.js";
+import type { ConnectionFactory } from "../../pools/connection-factory.js";
 import { backoffDelayMs } from "../backoff.js";
-import type { BackendHealth, BackendState, KeyValueDriver, KeyValueStore } from "../driver.js";
+import type { BackendHealth, BackendState, KeyValueStore } from "../driver.js";
+import type { PooledKeyValueDriver } from "../pooled-keyvalue.js";
 import { checkKeyValueTable } from "./postgres-checks.js";
+import { PostgresConnection } from "./postgres-connection.js";
 import {
   driverClosedError,
   failureKind,
@@ -22,7 +27,7 @@ import {
 import { createPostgresPool } from "./postgres-pool.js";
 import { buildStatements, type KeyValueStatements } from "./postgres-sql.js";
 import { PostgresTenantStore } from "./postgres-tenant-store.js";
-import { runInTenantTransaction, type TenantStatement } from "./tenant-transaction.js";
+import { runInTenantTransaction, runOnConnection, type TransactionHandlers } from "./tenant-transaction.js";
 
 export interface PostgresDriverDependencies {
   /**
@@ -36,6 +41,15 @@ interface CleanupRow {
   deleted: number;
 }
 
+type StatementResults = QueryResult<QueryResultRow>[];
+
+/** Log fields of the pool a connection belongs to; "level" is pino's own field, hence isolationLevel. */
+interface ConnectionLabels {
+  isolationLevel: IsolationLevel;
+  /** The pool's tenant; absent at level none, whose shared pool serves every tenant. */
+  tenant?: string;
+}
+
 /**
  * Key-value operations on one PostgreSQL table shared by all tenants and isolated by
  * row-level security: each operation runs in a transaction that first sets
@@ -43,14 +57,20 @@ interface CleanupRow {
  * serves requests only after its startup checks have shown that the policy binds the
  * role it connects as. Until then, and while the server is unreachable, health() is not
  * ready and requests fail with UNAVAILABLE naming the problem and its fix.
+ *
+ * In the proxy, the pool layer owns the connections that serve requests
+ * (connectionFactory and storeOn). The driver's own pg.Pool runs the startup checks and
+ * the cleanup, and serves forTenant for callers outside the proxy.
  */
-export class PostgresKeyValueDriver implements KeyValueDriver {
+export class PostgresKeyValueDriver implements PooledKeyValueDriver<PostgresConnection> {
   readonly name = "postgres";
+  readonly pooledBackend = "postgres";
   readonly #options: ResolvedPostgresOptions;
   readonly #pool: Pool;
   readonly #sql: KeyValueStatements;
   readonly #log: Logger;
   readonly #cleanupTimer: NodeJS.Timeout | undefined;
+  readonly #connectionWarning: RateLimitedWarning;
 
   #state: BackendState = "connecting";
   #detail: string | undefined = "running startup checks";
@@ -74,6 +94,7 @@ export class PostgresKeyValueDriver implements KeyValueDriver {
     this.#sql = buildStatements(this.#options.table);
     this.#role = this.#options.connection.user ?? "(default user)";
     this.#log = options.logger.child({ component: "postgres", endpoint: this.#options.connection.endpoint });
+    this.#connectionWarning = new RateLimitedWarning(this.#log, "warn");
 
     this.#pool = dependencies.pool ?? createPostgresPool(this.#options);
     // An idle connection that breaks is dropped by the pool; without a listener the event would end the process.
@@ -87,11 +108,38 @@ export class PostgresKeyValueDriver implements KeyValueDriver {
   }
 
   forTenant(tenantId: string): KeyValueStore {
-    if (tenantId === "") {
-      // The policy compares with an unset prism.tenant_id as '', so '' must never name a tenant.
-      throw invalidArgument("tenant id must not be empty");
-    }
-    return new PostgresTenantStore(tenantId, this.#sql, (statements, write) => this.#execute(tenantId, statements, write));
+    requireTenantId(tenantId);
+    return new PostgresTenantStore(tenantId, this.#sql, (statements, write) =>
+      this.#execute(write, (handlers) => runInTenantTransaction(this.#pool, tenantId, statements, handlers)),
+    );
+  }
+
+  /**
+   * Opens connections for a pool of the proxy's pool layer. Every connection logs in as
+   * the configured role, whatever the tenant and level, because row-level security
+   * separates tenants per transaction. The tenant and level only label log records.
+   */
+  connectionFactory(tenantId: string, level: IsolationLevel): ConnectionFactory<PostgresConnection> {
+    const labels: ConnectionLabels = level === "none" ? { isolationLevel: level } : { isolationLevel: level, tenant: tenantId };
+    return {
+      create: (signal) => this.#openConnection(signal, labels),
+      destroy: (connection) => connection.close(),
+      isHealthy: (connection) => connection.usable,
+      describe: (connection) => ({ id: connection.id }),
+    };
+  }
+
+  /**
+   * Binds the tenant's store to one leased connection. Each operation runs in its own
+   * transaction, as forTenant's do. A failure whose ROLLBACK completed leaves the
+   * connection reusable, and any other failure retires it. The codes UNAVAILABLE,
+   * DEADLINE_EXCEEDED and INTERNAL also make the lease holder destroy it.
+   */
+  storeOn(tenantId: string, connection: PostgresConnection): KeyValueStore {
+    requireTenantId(tenantId);
+    return new PostgresTenantStore(tenantId, this.#sql, (statements, write) =>
+      this.#execute(write, (handlers) => runOnConnection(connection, tenantId, statements, handlers)),
+    );
   }
 
   maxKeyBytes(_tenantId: string): number {
@@ -118,25 +166,25 @@ export class PostgresKeyValueDriver implements KeyValueDriver {
     await this.close();
   }
 
-  #execute(tenantId: string, statements: readonly TenantStatement[], write: boolean): Promise<QueryResult<QueryResultRow>[]> {
+  /** Runs one operation's transaction once the startup checks have passed; `write` marks an operation that changes data. */
+  #execute(write: boolean, transaction: (handlers: TransactionHandlers) => Promise<StatementResults>): Promise<StatementResults> {
     if (this.#closing !== undefined) {
       return Promise.reject(driverClosedError(this.#options.connection.endpoint));
     }
     // close() waits for the requests it finds here before it ends the pool.
-    const request = this.#executeChecked(tenantId, statements, write);
+    const request = this.#executeChecked(write, transaction);
     this.#inFlight.add(request);
     void request.catch(() => undefined).finally(() => this.#inFlight.delete(request));
     return request;
   }
 
   async #executeChecked(
-    tenantId: string,
-    statements: readonly TenantStatement[],
     write: boolean,
-  ): Promise<QueryResult<QueryResultRow>[]> {
+    transaction: (handlers: TransactionHandlers) => Promise<StatementResults>,
+  ): Promise<StatementResults> {
     await this.#requireChecked();
 
-    const results = await runInTenantTransaction(this.#pool, tenantId, statements, {
+    const results = await transaction({
       fail: (error, commitSent) => this.#onRequestFailure(error, write, commitSent),
       onRetry: (error) =>
         this.#log.warn({ err: sanitizedCause(error) }, "postgres pooled connection was broken; retrying on a new connection"),
@@ -145,6 +193,41 @@ export class PostgresKeyValueDriver implements KeyValueDriver {
       this.#setState("ready", undefined);
     }
     return results;
+  }
+
+  /**
+   * Opens one connection for the pool layer. A failure becomes the PrismError that the
+   * waiting request receives, and a connection failure marks the backend degraded.
+   */
+  async #openConnection(signal: AbortSignal, labels: ConnectionLabels): Promise<PostgresConnection> {
+    if (this.#closing !== undefined) {
+      throw driverClosedError(this.#options.connection.endpoint);
+    }
+    try {
+      return await PostgresConnection.open({
+        options: this.#options,
+        signal,
+        onError: (error, connection) => this.#onPooledConnectionError(error, connection, labels),
+      });
+    } catch (error) {
+      if (signal.aborted) {
+        throw error;
+      }
+      const failure = this.#mapError(error, "check", false);
+      if (failureKind(error) === "connection") {
+        this.#setState("degraded", failure.rawMessage);
+        this.#scheduleRecheck();
+      }
+      throw failure;
+    }
+  }
+
+  /** Logs a pooled connection's 'error' event, such as the server ending it while idle; repeats are rate-limited. */
+  #onPooledConnectionError(error: Error, connection: PostgresConnection, labels: ConnectionLabels): void {
+    this.#connectionWarning.report(
+      { err: sanitizedCause(error), connectionId: connection.id, ...labels },
+      "postgres pooled connection failed; the pool closes it instead of lending it again",
+    );
   }
 
   /** Throws the last check failure unless the checks have passed, running them again when due. */
@@ -325,5 +408,12 @@ export class PostgresKeyValueDriver implements KeyValueDriver {
     await Promise.allSettled([...this.#inFlight, this.#checking, this.#cleanupRunning]);
     // Ends idle connections at once and the others as their requests release them.
     await this.#pool.end();
+  }
+}
+
+function requireTenantId(tenantId: string): void {
+  if (tenantId === "") {
+    // The policy compares with an unset prism.tenant_id as '', so '' must never name a tenant.
+    throw invalidArgument("tenant id must not be empty");
   }
 }

@@ -26,6 +26,11 @@ export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_CONNECTIONS = 10;
 /** A pooled connection unused for this long is closed. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Maximum wait for a connection of the proxy's pool layer to end gracefully (Terminate,
+ * then the server closes the socket) before the driver destroys its socket.
+ */
+export const DEFAULT_CONNECTION_END_TIMEOUT_MS = 1000;
 /** Interval of the background deletion of expired rows; 0 turns it off. */
 export const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
 /** Rows one call of the cleanup function deletes at most, so one call stays short. */
@@ -94,6 +99,11 @@ export interface PostgresKeyValueOptions extends PostgresConnectionOptions, Post
   maxConnections?: number;
   /** Idle time in milliseconds before a pooled connection closes; default DEFAULT_IDLE_TIMEOUT_MS. */
   idleTimeoutMs?: number;
+  /**
+   * Maximum wait in milliseconds for a connection that the pool layer closes to end
+   * gracefully, after which its socket is destroyed; default DEFAULT_CONNECTION_END_TIMEOUT_MS.
+   */
+  connectionEndTimeoutMs?: number;
   /** Interval of the expired-row cleanup in milliseconds, 0 for none; default DEFAULT_CLEANUP_INTERVAL_MS. */
   cleanupIntervalMs?: number;
   /** Rows per cleanup call; default DEFAULT_CLEANUP_BATCH_SIZE. */
@@ -141,6 +151,7 @@ export interface ResolvedPostgresOptions {
   idleInTransactionTimeoutMs: number;
   maxConnections: number;
   idleTimeoutMs: number;
+  connectionEndTimeoutMs: number;
   cleanupIntervalMs: number;
   cleanupBatchSize: number;
   recheckIntervalMs: number;
@@ -160,6 +171,7 @@ export function resolvePostgresOptions(options: PostgresKeyValueOptions): Resolv
   const idleInTransactionTimeoutMs = options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS;
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const connectionEndTimeoutMs = options.connectionEndTimeoutMs ?? DEFAULT_CONNECTION_END_TIMEOUT_MS;
   const cleanupIntervalMs = options.cleanupIntervalMs ?? DEFAULT_CLEANUP_INTERVAL_MS;
   const cleanupBatchSize = options.cleanupBatchSize ?? DEFAULT_CLEANUP_BATCH_SIZE;
   const recheckIntervalMs = options.recheckIntervalMs ?? DEFAULT_RECHECK_INTERVAL_MS;
@@ -170,6 +182,7 @@ export function resolvePostgresOptions(options: PostgresKeyValueOptions): Resolv
   requireInteger("idleInTransactionTimeoutMs", idleInTransactionTimeoutMs, 1);
   requireInteger("maxConnections", maxConnections, 1);
   requireInteger("idleTimeoutMs", idleTimeoutMs, 1);
+  requireInteger("connectionEndTimeoutMs", connectionEndTimeoutMs, 0);
   requireInteger("cleanupIntervalMs", cleanupIntervalMs, 0);
   requireInteger("cleanupBatchSize", cleanupBatchSize, 1);
   requireInteger("recheckIntervalMs", recheckIntervalMs, 0);
@@ -183,6 +196,7 @@ export function resolvePostgresOptions(options: PostgresKeyValueOptions): Resolv
     idleInTransactionTimeoutMs,
     maxConnections,
     idleTimeoutMs,
+    connectionEndTimeoutMs,
     cleanupIntervalMs,
     cleanupBatchSize,
     recheckIntervalMs,

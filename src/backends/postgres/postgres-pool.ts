@@ -4,22 +4,21 @@ import type { ConnectionOptions } from "node:tls";
 import type { ResolvedPostgresOptions, SslMode } from "./postgres-options.js";
 
 /**
- * Creates the connection pool of the driver. Every connection carries the statement,
- * reply and idle-in-transaction timeouts, so no query can hold a request or a
- * connection without bound, and runs in pipeline mode so that a transaction's
- * statements share one round trip.
+ * Returns the settings of every connection the driver opens, pooled by the driver itself
+ * or by the proxy's pool layer. Every connection carries the statement, reply and
+ * idle-in-transaction timeouts, so no query can hold a request or a connection without
+ * bound, and runs in pipeline mode so that a transaction's statements share one round
+ * trip.
  */
-export function createPostgresPool(options: ResolvedPostgresOptions): pg.Pool {
+export function postgresClientConfig(options: ResolvedPostgresOptions): pg.ClientConfig {
   const connection = options.connection;
-  return new pg.Pool({
+  return {
     host: connection.host,
     port: connection.port,
     database: connection.database,
     user: connection.user,
     password: connection.password,
     ssl: tlsOptions(connection.sslMode),
-    max: options.maxConnections,
-    idleTimeoutMillis: options.idleTimeoutMs,
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
     query_timeout: options.queryTimeoutMs,
@@ -27,6 +26,15 @@ export function createPostgresPool(options: ResolvedPostgresOptions): pg.Pool {
     application_name: options.applicationName,
     keepAlive: true,
     pipeline: true,
+  };
+}
+
+/** Creates the driver's own connection pool, with the connection settings of postgresClientConfig. */
+export function createPostgresPool(options: ResolvedPostgresOptions): pg.Pool {
+  return new pg.Pool({
+    ...postgresClientConfig(options),
+    max: options.maxConnections,
+    idleTimeoutMillis: options.idleTimeoutMs,
   });
 }
 

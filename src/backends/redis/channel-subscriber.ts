@@ -49,6 +49,8 @@ export class ChannelSubscriber {
   readonly #unsubscribing = new Map<string, Promise<void>>();
   #listenerCount = 0;
   #malformedCount = 0;
+  /** Set when Redis did not confirm an UNSUBSCRIBE, so the connection may still be subscribed. A new connection clears it. */
+  #unsubscribeFailed = false;
 
   constructor(connection: RedisConnection, strategy: PrefixStrategy, log: Logger) {
     this.#connection = connection;
@@ -60,7 +62,11 @@ export class ChannelSubscriber {
     client.on("pmessage", (pattern: string, channel: string, text: string) =>
       this.#dispatch(keyOf("pattern", pattern), channel, text),
     );
-    client.on("ready", () => this.#resubscribeAll());
+    client.on("ready", () => {
+      // A new connection starts without subscriptions.
+      this.#unsubscribeFailed = false;
+      this.#resubscribeAll();
+    });
   }
 
   get connection(): RedisConnection {
@@ -70,6 +76,15 @@ export class ChannelSubscriber {
   /** Listeners currently attached. */
   get size(): number {
     return this.#listenerCount;
+  }
+
+  /**
+   * Whether the connection may still be subscribed on Redis: a listener is attached, a
+   * removal is in flight, or a removal failed since the connection was made. While it
+   * is, Redis rejects every command outside the subscribe family on it.
+   */
+  get mayHoldSubscriptions(): boolean {
+    return this.#registrations.size > 0 || this.#unsubscribing.size > 0 || this.#unsubscribeFailed;
   }
 
   /** Detaches every listener without calling `onEnd`, and closes the connection. Idempotent. */
@@ -222,6 +237,7 @@ export class ChannelSubscriber {
       if (this.#connection.closed) {
         return;
       }
+      this.#unsubscribeFailed = true;
       this.#log.warn(
         { err: error, kind: target.kind },
         "redis unsubscribe failed; the subscription stays on the server until the connection is replaced",

@@ -1,4 +1,7 @@
-import type { BackendHealth, KeyValueDriver, KeyValueEntry, KeyValueStore } from "../driver.js";
+import type { BackendHealth, KeyValueEntry, KeyValueStore } from "../driver.js";
+import type { IsolationLevel } from "../../config/model.js";
+import type { ConnectionFactory } from "../../pools/connection-factory.js";
+import type { PooledKeyValueDriver } from "../pooled-keyvalue.js";
 import { invalidArgument } from "../../errors/prism-error.js";
 import { byteLength } from "../../isolation/names.js";
 import { combinedHealth } from "./redis-health.js";
@@ -16,8 +19,15 @@ export const REDIS_MAX_KEY_BYTES = 512 * 1024 * 1024;
  * connection. With them, each tenant's commands go over a connection authenticated as
  * the tenant's ACL user, opened on first use.
  */
-export class RedisKeyValueDriver implements KeyValueDriver {
+/** A pooled Redis connection and the server's CLIENT ID for it. */
+export interface PooledRedisConnection {
+  connection: RedisConnection;
+  id: string;
+}
+
+export class RedisKeyValueDriver implements PooledKeyValueDriver<PooledRedisConnection> {
   readonly name = "redis";
+  readonly pooledBackend = "redis";
   readonly #options: ResolvedRedisOptions;
   readonly #main: RedisConnection;
   readonly #tenantConnections = new Map<string, RedisConnection>();
@@ -31,6 +41,40 @@ export class RedisKeyValueDriver implements KeyValueDriver {
   forTenant(tenantId: string): KeyValueStore {
     const strategy = this.#options.strategy;
     return new RedisTenantStore(this.#connectionFor(tenantId), (key) => strategy.toPhysical(tenantId, key));
+  }
+
+  /**
+   * Opens pooled connections. They authenticate as the tenant's ACL user when tenant
+   * ACLs are on and the level isolates namespaces or sessions; a shared pool (level none)
+   * serves every tenant, so it uses the main user.
+   */
+  connectionFactory(tenantId: string, level: IsolationLevel): ConnectionFactory<PooledRedisConnection> {
+    const role = `pool-${level}`;
+    return {
+      create: async (signal) => {
+        const acl = this.#options.tenantAcl;
+        const connection =
+          acl !== undefined && level !== "none"
+            ? createTenantConnection(this.#options, acl, this.#main, tenantId, role)
+            : new RedisConnection({ options: this.#options, role });
+        try {
+          const id = await connection.run(false, (client) => client.client("ID"));
+          signal.throwIfAborted();
+          return { connection, id: String(id) };
+        } catch (error) {
+          await connection.close();
+          throw error;
+        }
+      },
+      destroy: (pooled) => pooled.connection.close(),
+      isHealthy: (pooled) => pooled.connection.usable,
+      describe: (pooled) => ({ id: pooled.id }),
+    };
+  }
+
+  storeOn(tenantId: string, pooled: PooledRedisConnection): KeyValueStore {
+    const strategy = this.#options.strategy;
+    return new RedisTenantStore(pooled.connection, (key) => strategy.toPhysical(tenantId, key));
   }
 
   maxKeyBytes(tenantId: string): number {

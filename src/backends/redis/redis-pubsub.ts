@@ -1,13 +1,9 @@
-import type {
-  BackendHealth,
-  DeliveredMessage,
-  PubSubChannel,
-  PubSubDriver,
-  PublishedMessage,
-  Subscription,
-} from "../driver.js";
+import type { BackendHealth, DeliveredMessage, PubSubChannel, PublishedMessage, Subscription } from "../driver.js";
+import type { IsolationLevel } from "../../config/model.js";
 import { byteLength } from "../../isolation/names.js";
 import type { Logger } from "../../observability/logger.js";
+import type { ConnectionFactory } from "../../pools/connection-factory.js";
+import type { PooledPubSubDriver } from "../pooled-pubsub.js";
 import { channelTargetFor } from "./channel-pattern.js";
 import { ChannelSubscriber } from "./channel-subscriber.js";
 import { encodeEnvelope } from "./message-envelope.js";
@@ -25,22 +21,43 @@ interface TenantChannels {
 }
 
 /**
+ * A pooled Redis connection of the PubSub driver. It publishes while it carries no
+ * subscription, because Redis accepts only the subscribe family of commands on a
+ * connection that has one.
+ */
+export interface PooledRedisPubSubConnection {
+  /** The subscriptions of the connection; `subscriber.connection` is the connection. */
+  subscriber: ChannelSubscriber;
+  /** The server's CLIENT ID for the connection. */
+  id: string;
+  /** Whether it authenticates as the tenant's ACL user, which may PSUBSCRIBE only the tenant's whole channel glob. */
+  tenantUser: boolean;
+}
+
+/**
  * Publish/subscribe over Redis channels. Topics map to channels through the keyspace
  * prefix format. Wildcard subscriptions become PSUBSCRIBE globs, and each delivered
  * channel is matched again with NATS semantics. Redis Pub/Sub keeps no messages, so
  * messages published while the subscriber connection is down never reach it.
  *
- * Without tenant ACLs the driver uses one publisher and one subscriber connection for
- * every tenant. With them each tenant gets both, authenticated as its ACL user, and a
- * wildcard subscription becomes a PSUBSCRIBE of the tenant's whole channel prefix
- * (the only pattern its ACL user may subscribe to), filtered in the proxy.
+ * forTenant() runs on the driver's own connections. Without tenant ACLs that is one
+ * publisher and one subscriber connection for every tenant. With them each tenant gets
+ * both, authenticated as its ACL user. The proxy leases pooled connections instead
+ * (connectionFactory and channelOn), and each subscription holds one of them. On a
+ * connection of a tenant's ACL user, a wildcard subscription becomes a PSUBSCRIBE of
+ * the tenant's whole channel prefix (the only pattern the user may subscribe to),
+ * filtered in the proxy.
  */
-export class RedisPubSubDriver implements PubSubDriver {
+export class RedisPubSubDriver implements PooledPubSubDriver<PooledRedisPubSubConnection> {
   readonly name = "redis";
+  /** The key-value driver's pools read the same section of connection_pools, and the proxy gives PubSub a PoolPolicy of its own. */
+  readonly pooledBackend = "redis";
   readonly #options: ResolvedRedisOptions;
   readonly #main: RedisConnection;
   readonly #shared: ChannelSubscriber | undefined;
   readonly #tenants = new Map<string, TenantChannels>();
+  /** Open connections of the factories below, for subscriptionCount(); the pools own them. */
+  readonly #pooled = new Set<PooledRedisPubSubConnection>();
   #closing: Promise<void> | undefined;
 
   constructor(options: RedisDriverOptions) {
@@ -52,10 +69,55 @@ export class RedisPubSubDriver implements PubSubDriver {
     }
   }
 
+  /** Returns the tenant's channel on the driver's own connections: the shared ones, or the tenant's with tenant ACLs. */
   forTenant(tenantId: string): PubSubChannel {
     return {
-      publish: (topic, message) => this.#publish(tenantId, topic, message),
+      publish: (topic, message) => this.#publish(this.#publisherFor(tenantId), tenantId, topic, message),
       subscribe: (pattern, onMessage, onEnd) => this.#subscribe(tenantId, pattern, onMessage, onEnd),
+    };
+  }
+
+  /**
+   * Opens pooled connections. They authenticate as the tenant's ACL user when tenant
+   * ACLs are on and the level isolates namespaces or sessions. A shared pool (level none)
+   * serves every tenant, so its connections use the main user. CLIENT LIST shows the
+   * main user's ones as `prism-pubsub-pool-<level>`.
+   */
+  connectionFactory(tenantId: string, level: IsolationLevel): ConnectionFactory<PooledRedisPubSubConnection> {
+    const role = `pubsub-pool-${level}`;
+    return {
+      create: async (signal) => {
+        const acl = this.#options.tenantAcl;
+        const tenantUser = acl !== undefined && level !== "none";
+        const connection = tenantUser
+          ? createTenantConnection(this.#options, acl, this.#main, tenantId, role)
+          : new RedisConnection({ options: this.#options, role });
+        try {
+          const id = await connection.run(false, (client) => client.client("ID"));
+          signal.throwIfAborted();
+          const subscriber = new ChannelSubscriber(connection, this.#options.strategy, this.#subscriberLog());
+          const pooled: PooledRedisPubSubConnection = { subscriber, id: String(id), tenantUser };
+          this.#pooled.add(pooled);
+          return pooled;
+        } catch (error) {
+          await connection.close();
+          throw error;
+        }
+      },
+      destroy: async (pooled) => {
+        this.#pooled.delete(pooled);
+        await pooled.subscriber.close();
+      },
+      isHealthy: (pooled) => pooled.subscriber.connection.usable && !pooled.subscriber.mayHoldSubscriptions,
+      describe: (pooled) => ({ id: pooled.id }),
+    };
+  }
+
+  channelOn(tenantId: string, pooled: PooledRedisPubSubConnection): PubSubChannel {
+    return {
+      publish: (topic, message) => this.#publish(pooled.subscriber.connection, tenantId, topic, message),
+      subscribe: (pattern, onMessage, onEnd) =>
+        this.#subscribeOn(pooled.subscriber, pooled.tenantUser, tenantId, pattern, onMessage, onEnd),
     };
   }
 
@@ -68,6 +130,9 @@ export class RedisPubSubDriver implements PubSubDriver {
     let count = this.#shared?.size ?? 0;
     for (const channels of this.#tenants.values()) {
       count += channels.subscriber.size;
+    }
+    for (const pooled of this.#pooled) {
+      count += pooled.subscriber.size;
     }
     return count;
   }
@@ -104,10 +169,10 @@ export class RedisPubSubDriver implements PubSubDriver {
     await Promise.all(closing);
   }
 
-  async #publish(tenantId: string, topic: string, message: PublishedMessage): Promise<void> {
+  async #publish(publisher: RedisConnection, tenantId: string, topic: string, message: PublishedMessage): Promise<void> {
     const channel = this.#options.strategy.toPhysical(tenantId, topic);
     const envelope = encodeEnvelope(message);
-    await this.#publisherFor(tenantId).run(true, (client) => client.publish(channel, envelope));
+    await publisher.run(true, (client) => client.publish(channel, envelope));
   }
 
   async #subscribe(
@@ -118,6 +183,17 @@ export class RedisPubSubDriver implements PubSubDriver {
   ): Promise<Subscription> {
     const subscriber = this.#subscriberFor(tenantId);
     const tenantWide = this.#options.tenantAcl !== undefined;
+    return this.#subscribeOn(subscriber, tenantWide, tenantId, pattern, onMessage, onEnd);
+  }
+
+  async #subscribeOn(
+    subscriber: ChannelSubscriber,
+    tenantWide: boolean,
+    tenantId: string,
+    pattern: string,
+    onMessage: (message: DeliveredMessage) => void,
+    onEnd: ((error: Error) => void) | undefined,
+  ): Promise<Subscription> {
     const target = channelTargetFor(this.#options.strategy, tenantId, pattern, tenantWide);
 
     const detach = await subscriber.add(target, { tenantId, pattern: pattern.split("."), onMessage, onEnd });

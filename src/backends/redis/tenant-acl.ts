@@ -18,9 +18,10 @@ export const TENANT_PUBSUB_COMMANDS = ["publish", "subscribe", "unsubscribe", "p
 /**
  * Commands every connection sends while it connects. ioredis sends INFO as its ready
  * check after AUTH and sends no command before the INFO reply, so a rejected password
- * never leaves a connection running commands as the server's default user.
+ * never leaves a connection running commands as the server's default user. A pooled
+ * connection then reads its own id with CLIENT ID, for pool events and stats.
  */
-export const TENANT_CONNECTION_COMMANDS = ["info"];
+export const TENANT_CONNECTION_COMMANDS = ["info", "client|id"];
 
 /** Tenant ids that are safe inside an ACL user name: the alphabet the configuration allows. */
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]*$/;

@@ -223,6 +223,70 @@ describe("NATS tenant credentials", () => {
     assert.equal(driver.subscriptionCount(), 0);
   });
 
+  test("pooled connections authenticate per isolation level", async () => {
+    const signal = new AbortController().signal;
+    const namespaceFactory = driver.connectionFactory(alphaId, "namespace");
+    const sharedFactory = driver.connectionFactory(alphaId, "none");
+    const tenantConnection = await namespaceFactory.create(signal);
+    const sharedConnection = await sharedFactory.create(signal);
+    try {
+      const connz = (await server.monitor("connz?auth=1")) as {
+        connections: { cid: number; name?: string; authorized_user?: string }[];
+      };
+      const byId = (id: string): { name?: string; authorized_user?: string } | undefined =>
+        connz.connections.find((connection) => String(connection.cid) === id);
+      const tenantEntry = byId(namespaceFactory.describe(tenantConnection).id);
+      assert.equal(tenantEntry?.authorized_user, tenantUsername(alphaId), "the namespace pool's connection is not the tenant's user");
+      assert.equal(tenantEntry?.name, `prism-proxy pool=namespace tenant=${alphaId}`);
+      assert.equal(byId(sharedFactory.describe(sharedConnection).id)?.authorized_user, PROXY_USER.username);
+
+      const channel = driver.channelOn(alphaId, tenantConnection);
+      const received = new Collector<DeliveredMessage>();
+      const subscription = await channel.subscribe("pooled.>", received.push);
+      await channel.publish("pooled.one", message("pooled"));
+      assert.deepEqual((await received.waitFor(1)).map((item) => readText(item.payload)), ["pooled"]);
+      await subscription.close();
+
+      // This server's proxy user was rendered without allowTenantSubjects.
+      await assert.rejects(
+        driver.channelOn(alphaId, sharedConnection).publish("pooled.one", message("shared")),
+        (error: unknown) => error instanceof PrismError && error.code === Code.PermissionDenied,
+      );
+    } finally {
+      await namespaceFactory.destroy(tenantConnection);
+      await sharedFactory.destroy(sharedConnection);
+    }
+  });
+
+  test("proxy user with allowTenantSubjects serves the shared pool", async () => {
+    const users = renderNatsUsers({
+      tenantIds: [alphaId],
+      credentials: { secret: SECRET },
+      proxyUser: { ...PROXY_USER, allowTenantSubjects: true },
+    });
+    await using ownServer = await NatsTestServer.start({ config: ["authorization {", "  users = [", ...users, "  ]", "}", ""].join("\n") });
+    await using ownDriver = new NatsPubSubDriver({
+      endpoint: ownServer.endpoint,
+      username: PROXY_USER.username,
+      password: PROXY_USER.password,
+      tenantCredentials: { secret: SECRET },
+      operationTimeoutMs: 2000,
+      logger: testLogger(),
+    });
+    const factory = ownDriver.connectionFactory(alphaId, "none");
+    const shared = await factory.create(new AbortController().signal);
+    try {
+      const channel = ownDriver.channelOn(alphaId, shared);
+      const received = new Collector<DeliveredMessage>();
+      const subscription = await channel.subscribe("orders.>", received.push);
+      await channel.publish("orders.new", message("shared"));
+      assert.deepEqual((await received.waitFor(1)).map((item) => readText(item.payload)), ["shared"]);
+      await subscription.close();
+    } finally {
+      await factory.destroy(shared);
+    }
+  });
+
   test("unknown tenant user fails with UNAVAILABLE", async () => {
     const stranger = driver.forTenant(uniqueTenantId("stranger"));
     await assert.rejects(stranger.publish("x", message("nobody")), (error: unknown) => {
@@ -249,6 +313,17 @@ describe("renderNatsAuthorization", () => {
     assert.ok(rendered.includes(`publish: { allow: ["tenant.globex.>"] }, subscribe: { allow: ["tenant.globex.>"] }`));
     assert.ok(rendered.includes(`publish: { deny: [">"] }, subscribe: { deny: [">"] }`));
     assert.ok(rendered.indexOf('"prism-tenant-acme"') < rendered.indexOf('"prism-tenant-globex"'));
+  });
+
+  test("grants the proxy user every tenant's subtree on request", () => {
+    const rendered = renderNatsAuthorization({
+      tenantIds: ["globex", "acme"],
+      credentials: { secret: SECRET },
+      proxyUser: { ...PROXY_USER, allowTenantSubjects: true },
+    });
+    const allowed = `{ allow: ["tenant.acme.>", "tenant.globex.>"] }`;
+    assert.ok(rendered.includes(`publish: ${allowed}, subscribe: ${allowed}`));
+    assert.ok(!rendered.includes("deny"));
   });
 
   test("derives passwords as HMAC-SHA256 hex", () => {

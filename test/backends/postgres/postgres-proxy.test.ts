@@ -17,7 +17,7 @@ describe("proxy on the postgres key-value backend", () => {
       const postgres: BackendConfig & PostgresBackendSettings = {
         endpoint: fixture.proxyUrl,
         isolation: { type: "row_level_security", enable_rls: true, tenant_column: "tenant_id" },
-        // Not in the configuration schema yet; set on the loaded object so the test uses its own schema.
+        // The test's own schema, so runs never share a table.
         schema: fixture.schema,
         table: fixture.table,
       };

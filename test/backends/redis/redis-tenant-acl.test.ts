@@ -177,6 +177,51 @@ describe("redis tenant ACL users", () => {
     }
   });
 
+  it("opens pooled PubSub connections as the tenant's user", async () => {
+    const factory = pubSub.connectionFactory(tenantA, "namespace");
+    const signal = new AbortController().signal;
+    const subscriberConnection = await factory.create(signal);
+    const publisherConnection = await factory.create(signal);
+    try {
+      const user = tenantAclUserName(tenantA, userPrefix);
+      const clients = String(await raw.client("LIST"));
+      for (const pooled of [subscriberConnection, publisherConnection]) {
+        assert.match(factory.describe(pooled).id, /^\d+$/, "the pooled connection has no CLIENT ID");
+        assert.match(clients, new RegExp(`id=${factory.describe(pooled).id} .* user=${user} `), "a pooled connection is not the tenant's user");
+      }
+
+      const received: DeliveredMessage[] = [];
+      const subscription = await pubSub.channelOn(tenantA, subscriberConnection).subscribe("pooled.*", (message) => received.push(message));
+      assert.equal(factory.isHealthy(subscriberConnection), false, "a subscribed connection counts as reusable");
+      await pubSub
+        .channelOn(tenantA, publisherConnection)
+        .publish("pooled.one", { payload: new Uint8Array(), metadata: {}, messageId: "pooled", timestampMs: 1 });
+      await nextMatching(received, (message) => message.messageId === "pooled", "the pooled subscription's message");
+      await subscription.close();
+
+      // Once unsubscribed, the connection that carried the subscription can publish again.
+      assert.equal(factory.isHealthy(subscriberConnection), true, "the connection stayed unusable after its subscription closed");
+      await pubSub
+        .channelOn(tenantA, subscriberConnection)
+        .publish("pooled.two", { payload: new Uint8Array(), metadata: {}, messageId: "again", timestampMs: 1 });
+    } finally {
+      await factory.destroy(subscriberConnection);
+      await factory.destroy(publisherConnection);
+    }
+  });
+
+  it("opens pooled key-value connections as the tenant's user", async () => {
+    const factory = keyValue.connectionFactory(tenantA, "session");
+    const pooled = await factory.create(new AbortController().signal);
+    try {
+      assert.match(factory.describe(pooled).id, /^\d+$/);
+      await keyValue.storeOn(tenantA, pooled).set("pooled", Buffer.from("v"));
+      assert.equal(await raw.get(KEYS.toPhysical(tenantA, "pooled")), "v");
+    } finally {
+      await factory.destroy(pooled);
+    }
+  });
+
   it("syncs users idempotently and keeps live subscriptions", async () => {
     const channel = pubSub.forTenant(tenantA);
     const received: DeliveredMessage[] = [];
