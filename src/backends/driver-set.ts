@@ -59,7 +59,7 @@ interface PooledPubSubEntry {
 }
 
 /** Leases a connection from the pool that the request's isolation level, namespace and session select. */
-function acquireFor(policy: PoolPolicy<unknown>, target: KeyValueTarget | PubSubTarget): Promise<Lease<unknown>> {
+function acquireFor(policy: PoolPolicy<unknown>, target: KeyValueTarget): Promise<Lease<unknown>> {
   return policy.acquire({ level: target.level, namespace: target.namespace, sessionId: target.sessionId, signal: target.signal });
 }
 
