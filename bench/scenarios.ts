@@ -1,3 +1,6 @@
+import { publishNatsScenario } from "./backends/nats-scenario.js";
+import { keyValuePostgresScenario } from "./backends/postgres-scenario.js";
+import { keyValueRedisScenario, publishRedisScenario } from "./backends/redis-scenarios.js";
 import { keyValueGet, keyValueSet } from "./keyvalue-operations.js";
 import type { Scenario } from "./scenario.js";
 import { connectPassThroughTarget, passThroughTarget } from "./targets/baseline-server-target.js";
@@ -34,4 +37,15 @@ export const SCENARIOS: readonly Scenario[] = [
       { numerator: "proxy", denominator: "connect-pass-through" },
     ],
   },
+  // The real backends on the machine's shared servers, each measured against its own client
+  // library called directly, at the caller counts of keyvalue-memory.
+  keyValueRedisScenario(KEYVALUE_CONCURRENCIES),
+  keyValuePostgresScenario(KEYVALUE_CONCURRENCIES),
+  publishNatsScenario(KEYVALUE_CONCURRENCIES),
+  publishRedisScenario(KEYVALUE_CONCURRENCIES),
 ];
+
+// The isolation benchmarks (setup-latency, noisy-neighbour) time single requests and paced
+// traffic instead of throughput points, so they run through
+// `node dist/bench/isolation/run-isolation-bench.js` and are listed here for reference.
+export { ISOLATION_SCENARIOS } from "./isolation/isolation-scenarios.js";

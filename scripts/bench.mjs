@@ -1,5 +1,5 @@
 // `npm run bench`: installs dependencies when needed, compiles the project (src and
-// bench), then runs the benchmark runner from dist. Arguments are passed through; see
+// bench), then runs the benchmark runners from dist. Arguments are passed through; see
 // `npm run bench -- --help` and docs/benchmarks.md.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -17,4 +17,23 @@ function run(command, args) {
 ensureInstalled();
 console.error("bench: compiling…");
 run("npx", ["tsc", "-p", "tsconfig.json"]);
-run(process.execPath, ["dist/bench/run-bench.js", ...process.argv.slice(2)]);
+// The isolation scenarios time single requests and paced traffic, so their own runner
+// runs them; every other scenario and option goes to the throughput runner.
+const ISOLATION_SCENARIOS = new Set(["setup-latency", "noisy-neighbour"]);
+const args = process.argv.slice(2);
+const requested = args.flatMap((arg, index) => (args[index - 1] === "--scenario" ? [arg] : []));
+const isolation = requested.filter((name) => ISOLATION_SCENARIOS.has(name));
+const throughputArgs = args.filter(
+  (arg, index) => !(ISOLATION_SCENARIOS.has(arg) && args[index - 1] === "--scenario") && !(arg === "--scenario" && ISOLATION_SCENARIOS.has(args[index + 1] ?? "")),
+);
+const informational = args.includes("--help") || args.includes("--list");
+
+if (informational || requested.length === 0 || requested.length > isolation.length) {
+  run(process.execPath, ["dist/bench/run-bench.js", ...throughputArgs]);
+}
+if (informational) {
+  console.log(`Isolation scenarios (bench/isolation): ${[...ISOLATION_SCENARIOS].join(", ")}`);
+} else if (requested.length === 0 || isolation.length > 0) {
+  const quick = args.includes("--quick") ? ["--quick"] : [];
+  run(process.execPath, ["dist/bench/isolation/run-isolation-bench.js", ...isolation.flatMap((name) => ["--scenario", name]), ...quick]);
+}
