@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Writable } from "node:stream";
 import { ConnectError } from "@connectrpc/connect";
 import { KeyValueBasicInterface } from "./gen/prism/interfaces/keyvalue/keyvalue_basic_pb.js";
@@ -95,6 +96,8 @@ export class Proxy {
     private readonly logger: Logger,
     options: ProxyOptions,
   ) {
+    // Every in-flight request links its own signal to the shutdown signal, one listener each.
+    setMaxListeners(0, this.#shutdownController.signal);
     const limits = config.proxy.request_limits;
     this.tenants = new TenantRegistry(config.tenants, (tenant) => resolveIsolationLevel(config, tenant));
     // Created before any driver, because an unusable audit sink stops the start.
