@@ -230,11 +230,12 @@ export class DriverSet {
     logger: Logger,
     options: DriverSetOptions,
   ): PoolPolicy<unknown> {
-    const settings = resolvePoolPolicySettings(
-      driver.pooledBackend,
-      this.config.proxy.connection_pools,
-      this.config.proxy.session_management,
-    );
+    const pools = this.config.proxy.connection_pools;
+    const settings = resolvePoolPolicySettings(driver.pooledBackend, pools, this.config.proxy.session_management, {
+      ...(pools?.idle_pool_timeout === undefined ? {} : { idlePoolTimeoutMs: pools.idle_pool_timeout }),
+      ...(pools?.acquire_timeout === undefined ? {} : { acquireTimeoutMs: pools.acquire_timeout }),
+      ...(pools?.idle_connection_timeout === undefined ? {} : { idleTimeoutMs: pools.idle_connection_timeout }),
+    });
     checkPoolPolicySettings(settings);
     return new PoolPolicy<unknown>({
       backend: driver.pooledBackend,

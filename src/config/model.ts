@@ -39,6 +39,12 @@ export interface BackendPoolConfig {
 export interface ConnectionPoolsConfig {
   shared?: boolean;
   per_namespace?: boolean;
+  /** Time an unused namespace or session pool stays open before it is closed. */
+  idle_pool_timeout?: DurationMs;
+  /** Time a request waits for a connection from its pool before RESOURCE_EXHAUSTED. */
+  acquire_timeout?: DurationMs;
+  /** Time an idle connection stays open before its pool closes it. */
+  idle_connection_timeout?: DurationMs;
   redis?: BackendPoolConfig;
   nats?: BackendPoolConfig;
   postgres?: BackendPoolConfig;

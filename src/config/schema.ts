@@ -105,6 +105,9 @@ const backendPoolSchema = strictObject({
 const connectionPoolsSchema = strictObject({
   shared: z.boolean().optional(),
   per_namespace: z.boolean().optional(),
+  idle_pool_timeout: durationMs().optional(),
+  acquire_timeout: durationMs().optional(),
+  idle_connection_timeout: durationMs().optional(),
   redis: backendPoolSchema.optional(),
   nats: backendPoolSchema.optional(),
   postgres: backendPoolSchema.optional(),

@@ -21,7 +21,7 @@ import {
 } from "./pool-defaults.js";
 
 /** A backend kind that has a section under connection_pools. */
-export type PooledBackend = keyof Omit<ConnectionPoolsConfig, "shared" | "per_namespace">;
+export type PooledBackend = "redis" | "nats" | "postgres" | "kafka";
 
 export interface PoolPolicySettings {
   /** connection_pools.<backend>.max_connections: the shared pool's size, and the total of all session connections. */
@@ -51,8 +51,8 @@ export interface PoolPolicySettings {
 }
 
 /**
- * Durations that have no key in the YAML schema yet. idle_pool_timeout is among them:
- * the loader does not accept it, so a caller passes it here.
+ * Durations that a caller passes in: the proxy maps connection_pools.idle_pool_timeout,
+ * acquire_timeout and idle_connection_timeout here; the close timeouts have no YAML key.
  */
 export type PoolTimingSettings = Partial<
   Pick<PoolPolicySettings, "idlePoolTimeoutMs" | "acquireTimeoutMs" | "idleTimeoutMs" | "closeTimeoutMs" | "sessionCloseGraceMs">
