@@ -128,6 +128,9 @@ export class AuditLog {
 
   /** Returns whether record() keeps events of this type, so callers can skip building events it would ignore. */
   records(type: AuditEventType): boolean {
+    if (this.#drains.length === 0) {
+      return false;
+    }
     switch (type) {
       case "session_created":
       case "session_destroyed":
