@@ -8,11 +8,10 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
-import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { ConnectionFactory } from "../../src/pools/connection-factory.js";
-import { createLogger, type Logger } from "../../src/observability/logger.js";
+export { ParsedLog as CapturedLog, captureLogger, silentLogger } from "../support/test-logs.js";
 
 const redisUrl = new URL(process.env["PRISM_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379");
 /** The shared Redis the tests use; override with PRISM_TEST_REDIS_URL. */
@@ -26,32 +25,7 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString("hex")}`;
 }
 
-export function silentLogger(): Logger {
-  return createLogger({ level: "silent" });
-}
 
-/** Log records, parsed, so a test can check what the pool logged. */
-export class CapturedLog extends Writable {
-  readonly records: Record<string, unknown>[] = [];
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (line.length > 0) {
-        this.records.push(JSON.parse(line) as Record<string, unknown>);
-      }
-    }
-    done();
-  }
-
-  messages(): string[] {
-    return this.records.map((record) => String(record["msg"]));
-  }
-}
-
-export function captureLogger(): { logger: Logger; log: CapturedLog } {
-  const log = new CapturedLog();
-  return { logger: createLogger({ level: "debug", destination: log }), log };
-}
 
 /** One ioredis client and the id the server gave it (CLIENT ID). */
 export interface TestRedisConnection {

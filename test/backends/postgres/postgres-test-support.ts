@@ -1,11 +1,11 @@
+import type { Logger } from "../../../src/observability/logger.js";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
-import { Writable } from "node:stream";
 import pg from "pg";
 import { migratePostgres, type MigrationReport, type PostgresMigrationOptions } from "../../../src/backends/postgres/postgres-migration.js";
 import type { PostgresKeyValueOptions } from "../../../src/backends/postgres/postgres-options.js";
-import { createLogger, type Logger } from "../../../src/observability/logger.js";
+export { ParsedLog as CapturedLog, captureLogger, silentLogger } from "../../support/test-logs.js";
 
 /** The shared PostgreSQL the tests use, as its superuser; override with PRISM_TEST_POSTGRES_URL. */
 export const SUPERUSER_URL = process.env["PRISM_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -15,32 +15,7 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString("hex")}`;
 }
 
-/** Log records a driver wrote, parsed, so tests can check state changes. */
-export class CapturedLog extends Writable {
-  readonly records: Record<string, unknown>[] = [];
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (line.length > 0) {
-        this.records.push(JSON.parse(line) as Record<string, unknown>);
-      }
-    }
-    done();
-  }
-
-  messages(): string[] {
-    return this.records.map((record) => String(record["msg"]));
-  }
-}
-
-export function captureLogger(): { logger: Logger; log: CapturedLog } {
-  const log = new CapturedLog();
-  return { logger: createLogger({ level: "debug", destination: log }), log };
-}
-
-export function silentLogger(): Logger {
-  return createLogger({ level: "silent" });
-}
 
 /** A row as the superuser reads it, bypassing row-level security. */
 export interface RawRow {

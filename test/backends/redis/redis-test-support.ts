@@ -2,12 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { escapeGlob } from "../../../src/backends/redis/channel-pattern.js";
 import { parseRedisEndpoint } from "../../../src/backends/redis/redis-options.js";
 import { DEFAULT_KEY_FORMAT, PrefixStrategy } from "../../../src/isolation/prefix-strategy.js";
-import { createLogger, type Logger } from "../../../src/observability/logger.js";
+export { ParsedLog as CapturedLog, captureLogger, silentLogger } from "../../support/test-logs.js";
 
 /** The shared Redis the tests use; override with PRISM_TEST_REDIS_URL. */
 export const TEST_REDIS = parseRedisEndpoint(process.env["PRISM_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379");
@@ -19,32 +18,7 @@ export function uniqueTenant(): string {
   return `t${randomUUID().slice(0, 8)}`;
 }
 
-/** Log records the drivers wrote, parsed, so tests can check state changes. */
-export class CapturedLog extends Writable {
-  readonly records: Record<string, unknown>[] = [];
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (line.length > 0) {
-        this.records.push(JSON.parse(line) as Record<string, unknown>);
-      }
-    }
-    done();
-  }
-
-  messages(): string[] {
-    return this.records.map((record) => String(record["msg"]));
-  }
-}
-
-export function captureLogger(): { logger: Logger; log: CapturedLog } {
-  const log = new CapturedLog();
-  return { logger: createLogger({ level: "debug", destination: log }), log };
-}
-
-export function silentLogger(): Logger {
-  return createLogger({ level: "silent" });
-}
 
 /** Creates a plain client outside every driver, like an operator's redis-cli. */
 export function rawClient(target: { host: string; port: number } = TEST_REDIS): Redis {
