@@ -62,11 +62,13 @@ export interface ProxyOptions {
 
 /**
  * Largest request message: one maximal value plus a maximal batch of keys and the
- * metadata. A batch of many large values is bounded by this total as well.
+ * metadata. A batch of many large values is bounded by this total as well. The value
+ * part is sized for JSON, where base64 makes bytes 4/3 as long; the value limit itself
+ * is checked on the decoded bytes, so binary requests gain nothing from it.
  */
 export function requestMaxBytes(limits: RequestLimitsConfig): number {
   return (
-    limits.max_value_bytes +
+    Math.ceil((limits.max_value_bytes * 4) / 3) +
     limits.max_batch_size * (limits.max_key_bytes + 16) +
     limits.max_metadata_bytes +
     MESSAGE_OVERHEAD_BYTES

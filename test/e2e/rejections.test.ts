@@ -112,6 +112,18 @@ describe("rejected requests", () => {
     });
   }
 
+  it("accepts a maximal value over HTTP/JSON", async () => {
+    const headers = { "x-prism-namespace": "acme-prod", authorization: `Bearer ${DEMO_KEYS.acme}` };
+    const maximal = Buffer.alloc(1024 * 1024, 7).toString("base64");
+    const accepted = await postJson(gateway.baseUrl, `${KV_PATH}/Set`, JSON.stringify({ key: "json-max", value: maximal }), headers);
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+
+    const oneMore = Buffer.alloc(1024 * 1024 + 1, 7).toString("base64");
+    const rejected = await postJson(gateway.baseUrl, `${KV_PATH}/Set`, JSON.stringify({ key: "json-max", value: oneMore }), headers);
+    assert.equal(rejected.status, 429);
+    assert.match(String(rejected.body.message), /request_limits\.max_value_bytes/);
+  });
+
   it("rejects a malformed JSON body with HTTP 400", async () => {
     const response = await postJson(gateway.baseUrl, `${KV_PATH}/Set`, "{not json", {
       "x-prism-namespace": "acme-prod",

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { PubSubBasicInterface, type MessageSchema } from "../../gen/prism/interfaces/pubsub/pubsub_basic_pb.js";
-import { invalidArgument } from "../../errors/prism-error.js";
+import { invalidArgument, resourceExhausted } from "../../errors/prism-error.js";
 import { quoteName, validateTopic } from "../../isolation/names.js";
 import { measurePayloadBytes } from "../../limits/payload-bytes.js";
 import { checkMetadata, checkValueSize } from "../../limits/request-limits.js";
@@ -90,9 +90,35 @@ interface BufferedMessage {
   bytes: number;
 }
 
-/** Queues a message for a subscriber; ends the stream when the bytes would exceed the namespace's memory budget. */
-function buffer(scope: RequestScope, queue: MessageQueue<BufferedMessage>, message: DeliveredMessage): void {
+/** Bytes one subscription may hold in its queue, unless two maximal values need more. */
+export const DEFAULT_SUBSCRIBER_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** Bytes held in one subscription's queue, against its cap. */
+interface QueuedBytes {
+  held: number;
+  readonly cap: number;
+}
+
+/**
+ * Queues a message for a subscriber. Ends the stream as a slow consumer when its queue
+ * would hold more than its byte cap, and when the bytes would exceed the namespace's
+ * memory budget.
+ */
+function buffer(
+  scope: RequestScope,
+  queue: MessageQueue<BufferedMessage>,
+  queued: QueuedBytes,
+  message: DeliveredMessage,
+): void {
   const bytes = measurePayloadBytes(message);
+  if (queued.held + bytes > queued.cap) {
+    queue.fail(
+      resourceExhausted(
+        `subscriber fell ${queued.held} bytes behind, above its buffer of ${queued.cap} bytes, and was disconnected as a slow consumer; read faster or narrow the topic`,
+      ),
+    );
+    return;
+  }
   try {
     scope.admission.chargeMemory(bytes);
   } catch (error) {
@@ -100,6 +126,7 @@ function buffer(scope: RequestScope, queue: MessageQueue<BufferedMessage>, messa
     return;
   }
   // Bytes of a message the queue drops stay charged until the stream ends and its ticket is released.
+  queued.held += bytes;
   queue.push({ message, bytes });
 }
 
@@ -109,17 +136,22 @@ async function* deliver(scope: RequestScope, topic: string, subscriberId: string
 
   const releaseSlot = scope.session.openSubscription();
   const queue = new MessageQueue<BufferedMessage>(DEFAULT_SUBSCRIBER_BUFFER_MESSAGES, scope.signal);
+  const queued: QueuedBytes = {
+    held: 0,
+    cap: Math.max(DEFAULT_SUBSCRIBER_BUFFER_BYTES, 2 * scope.limits.max_value_bytes),
+  };
   const removeActive = active.add(ActiveSubscriptions.keyOf(scope, subscriberId, topic), queue);
   try {
     const subscription = await scope.pubSub().subscribe(
       topic,
-      (message) => buffer(scope, queue, message),
+      (message) => buffer(scope, queue, queued, message),
       (error) => queue.fail(error),
     );
     try {
       scope.log.debug({ subscriberId }, "subscription started");
       for await (const { message, bytes } of queue) {
         yield toMessage(message);
+        queued.held -= bytes;
         scope.admission.releaseMemory(bytes);
       }
     } finally {
