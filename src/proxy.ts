@@ -42,7 +42,7 @@ export interface NamespaceConnections {
   in_use: number;
   /** Connections open now, lent out or idle. */
   open: number;
-  /** The most the namespace can hold: its pool's size, or the shared pool's at level none. */
+  /** Maximum connections the namespace can hold: its pool's size, or the shared pool's at level none. */
   limit: number;
 }
 
@@ -63,7 +63,7 @@ export interface ProxyOptions {
 /**
  * Largest request message: one maximal value plus a maximal batch of keys and the
  * metadata. A batch of many large values is bounded by this total as well. The value
- * part is sized for JSON, where base64 makes bytes 4/3 as long; the value limit itself
+ * part is sized for JSON, because base64 makes bytes 4/3 as long. The value limit itself
  * is checked on the decoded bytes, so binary requests gain nothing from it.
  */
 export function requestMaxBytes(limits: RequestLimitsConfig): number {
@@ -172,7 +172,7 @@ export class Proxy {
     return proxy;
   }
 
-  /** A namespace's tenant, isolation level, sessions and use of its limits, for the admin API. */
+  /** Returns a namespace's tenant, isolation level, sessions, connections and use of its limits, for the admin API. */
   namespaceReport(namespace: string): NamespaceReport {
     const tenant = this.tenants.resolve(namespace);
     return {

@@ -106,9 +106,9 @@ export class DriverSet {
   }
 
   /**
-   * Returns the request's tenant store. On a pooled backend it leases a connection from
-   * the pool that the isolation level selects on the first operation, and finish()
-   * returns it; on the others finish() does nothing.
+   * Returns the request's tenant store. On a pooled backend, the first operation leases a
+   * connection from the pool that the isolation level selects, and finish() returns it.
+   * On the other backends finish() does nothing.
    */
   keyValueStore(target: KeyValueTarget): RequestStore {
     const driver = this.keyValueFor(target.tenant);

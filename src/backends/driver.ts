@@ -1,8 +1,8 @@
 /**
  * The interface every backend implements. Drivers receive names that the proxy has
- * already validated, and apply their own isolation strategy (prefix rewrite or
- * row-level security) when they bind to a tenant, so a handler can only ever hold a
- * store that is scoped to one tenant.
+ * already validated. They apply their own isolation strategy (prefix rewrite or
+ * row-level security) when they bind to a tenant, so every store a handler gets is
+ * scoped to one tenant.
  */
 
 export interface KeyValueEntry {

@@ -15,6 +15,18 @@ export interface AdminStatus {
 
 const NAMESPACE_PATH = /^\/v1\/namespaces\/([^/]+)$/;
 
+/** Maps the codes the namespace report can fail with to HTTP statuses. */
+function httpStatusOf(code: Code): number {
+  switch (code) {
+    case Code.NotFound:
+      return 404;
+    case Code.InvalidArgument:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
 /**
  * Serves /healthz (the process is alive) and /readyz on the admin listener, apart from
  * tenant traffic. Readiness follows whether the proxy accepts requests: a backend outage
@@ -76,16 +88,17 @@ export class AdminServer {
       this.#send(response, 200, this.status.namespace(name));
     } catch (error) {
       const failure = toPrismError(error);
-      const status = failure.code === Code.NotFound ? 404 : failure.code === Code.InvalidArgument ? 400 : 500;
-      this.#send(response, status, { error: failure.rawMessage });
+      this.#send(response, httpStatusOf(failure.code), { error: failure.rawMessage });
     }
   }
 
   #sendReadiness(response: ServerResponse): void {
     const backends = this.status.backends();
     const accepting = this.status.accepting();
-    const allReady = backends.every((backend) => backend.state === "ready");
-    const status = !accepting ? "not_ready" : allReady ? "ready" : "degraded";
+    let status = "not_ready";
+    if (accepting) {
+      status = backends.every((backend) => backend.state === "ready") ? "ready" : "degraded";
+    }
     this.#send(response, accepting ? 200 : 503, {
       status,
       accepting,
